@@ -1,0 +1,252 @@
+"""Framed messages over a pipe: blocking on the worker side, non-blocking in the parent.
+
+Every message is one frame: a fixed header ``(index, kind, length)`` and ``length``
+payload bytes. Each worker has a pipe of its own in each direction, so a worker that
+dies halfway through a frame can only ever spoil its own pipe, never another task's.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import sys
+from collections import deque
+from itertools import islice
+from typing import NamedTuple
+
+__all__ = [
+    "FAILURE",
+    "READY",
+    "RESULT",
+    "RUN_INHERITED",
+    "RUN_PICKLED",
+    "STOP",
+    "Frame",
+    "FrameReader",
+    "FrameWriter",
+    "BlockingReader",
+    "close_inherited_parent_fds",
+    "enlarge_pipe",
+    "forget_parent_fd",
+    "remember_parent_fd",
+    "write_frame",
+]
+
+# parent -> worker
+RUN_INHERITED = 1  # run the task at `index` of the list the worker inherited at fork
+RUN_PICKLED = 2  # payload: a pickled Task
+STOP = 3  # finish: no more tasks
+# worker -> parent
+READY = 6  # the worker has started and will now read tasks
+RESULT = 4  # payload: the pickled return value
+FAILURE = 5  # payload: a pickled failure record (see _process.encode_failure)
+
+_HEADER = struct.Struct("<IBQ")
+HEADER_SIZE = _HEADER.size
+_READ_CHUNK = 1 << 18
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, only named there from Python 3.10
+_PIPE_SIZE = 1 << 20
+
+
+# The parent's ends of every live syncio pipe in this process. A forked worker
+# inherits them all and closes them first thing: otherwise it would hold other
+# workers' pipes open and they would not see end-of-file when their parent goes.
+# Under spawn and forkserver nothing is inherited and the set is empty in the child.
+_parent_fds: set[int] = set()
+
+
+def remember_parent_fd(fd: int) -> None:
+    _parent_fds.add(fd)
+
+
+def forget_parent_fd(fd: int) -> None:
+    _parent_fds.discard(fd)
+
+
+def close_inherited_parent_fds() -> None:
+    """In a freshly forked worker: close the parent's pipe ends it inherited."""
+    for fd in list(_parent_fds):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _parent_fds.clear()
+
+
+class Frame(NamedTuple):
+    index: int
+    kind: int
+    payload: bytes | bytearray
+
+
+def enlarge_pipe(fd: int) -> None:
+    """Grow a pipe's kernel buffer (Linux) so large payloads take fewer wake-ups."""
+    if sys.platform != "linux":
+        return
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+    except OSError:
+        pass  # over the user's pipe-size quota: the default buffer still works
+
+
+def _write_all(fd: int, header: bytes, payload: bytes | bytearray | memoryview) -> None:
+    if len(payload) < _READ_CHUNK:
+        view = memoryview(header + payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        return
+    buffers = [memoryview(header), memoryview(payload)]
+    while buffers:
+        written = os.writev(fd, buffers)
+        while buffers and written >= len(buffers[0]):
+            written -= len(buffers[0])
+            buffers.pop(0)
+        if buffers and written:
+            buffers[0] = buffers[0][written:]
+
+
+def write_frame(fd: int, index: int, kind: int, payload: bytes | bytearray = b"") -> None:
+    """Write one whole frame to a blocking ``fd`` (worker side)."""
+    _write_all(fd, _HEADER.pack(index, kind, len(payload)), payload)
+
+
+class BlockingReader:
+    """Reads frames from a blocking fd (worker side)."""
+
+    def __init__(self, fd: int) -> None:
+        self._file = io.open(fd, "rb", buffering=_READ_CHUNK, closefd=False)
+
+    def read(self) -> Frame | None:
+        """Return the next frame, or None at end of file (the parent has gone)."""
+        header = self._file.read(HEADER_SIZE)
+        if len(header) < HEADER_SIZE:
+            return None
+        index, kind, length = _HEADER.unpack(header)
+        payload = self._file.read(length) if length else b""
+        if len(payload) < length:
+            return None
+        return Frame(index, kind, payload)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class FrameReader:
+    """Reassembles frames from a non-blocking fd (parent side).
+
+    Small frames are cut out of a shared read buffer; a large one gets a buffer of its
+    own, which the kernel fills directly, so a big result is copied as few times as
+    possible.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buf = bytearray()
+        self._big: bytearray | None = None
+        self._big_got = 0
+        self._big_head: tuple[int, int] = (0, 0)
+
+    @property
+    def partial(self) -> bool:
+        """True while a frame has been started but not finished."""
+        return bool(self._buf) or self._big is not None
+
+    def read(self) -> tuple[list[Frame], bool]:
+        """Read what is available; return the complete frames and whether EOF was seen."""
+        try:
+            if self._big is not None:
+                n = os.readv(self.fd, [memoryview(self._big)[self._big_got :]])
+                if n == 0:
+                    return [], True
+                self._big_got += n
+                if self._big_got < len(self._big):
+                    return [], False
+                frame = Frame(*self._big_head, self._big)
+                self._big = None
+                return [frame], False
+            data = os.read(self.fd, _READ_CHUNK)
+        except BlockingIOError:
+            return [], False
+        if not data:
+            return [], True
+        self._buf += data
+        return self._parse(), False
+
+    def _parse(self) -> list[Frame]:
+        buf = self._buf
+        frames: list[Frame] = []
+        pos = 0
+        end = len(buf)
+        while end - pos >= HEADER_SIZE:
+            index, kind, length = _HEADER.unpack_from(buf, pos)
+            start = pos + HEADER_SIZE
+            if end - start >= length:
+                frames.append(Frame(index, kind, bytes(buf[start : start + length])))
+                pos = start + length
+                continue
+            if length > _READ_CHUNK:
+                big = bytearray(length)
+                have = end - start
+                big[:have] = buf[start:end]
+                self._big, self._big_got, self._big_head = big, have, (index, kind)
+                pos = end
+            break
+        del buf[:pos]
+        return frames
+
+
+class FrameWriter:
+    """Queues frames for a non-blocking fd and writes them as the pipe drains (parent side).
+
+    Small frames are coalesced so that a batch of tasks costs one system call.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._pending: deque[memoryview] = deque()
+        self._tail = bytearray()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._pending or self._tail)
+
+    def send(self, index: int, kind: int, payload: bytes | bytearray = b"") -> None:
+        header = _HEADER.pack(index, kind, len(payload))
+        if len(payload) < _READ_CHUNK:
+            self._tail += header
+            self._tail += payload
+            return
+        self._move_tail()
+        self._pending += (memoryview(header), memoryview(payload))
+
+    def _move_tail(self) -> None:
+        if self._tail:
+            self._pending.append(memoryview(bytes(self._tail)))
+            self._tail.clear()
+
+    def flush(self) -> bool:
+        """Write as much as the pipe takes now; True when nothing is left.
+
+        Raises BrokenPipeError when the worker has gone.
+        """
+        self._move_tail()
+        pending = self._pending
+        while pending:
+            try:
+                written = os.writev(self.fd, list(islice(pending, 64)))
+            except BlockingIOError:
+                return False
+            while pending and written >= len(pending[0]):
+                written -= len(pending[0])
+                pending.popleft()
+            if written:
+                pending[0] = pending[0][written:]
+                return False
+        return True
+
+    def discard(self) -> None:
+        self._pending.clear()
+        self._tail.clear()

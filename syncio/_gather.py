@@ -1,0 +1,218 @@
+"""The public gathers: argument checking and the typed overloads, over the two engines."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from multiprocessing.context import BaseContext
+from typing import Any, Sequence, TypeVar, overload
+
+from typing_extensions import Never, TypedDict, Unpack
+
+from ._output import TaskOutput
+from ._process import run_in_processes
+from ._task import Task
+from ._thread import run_in_threads
+
+__all__ = ["DEFAULT_THREAD_WORKERS", "default_process_workers", "gather", "thread_gather"]
+
+T = TypeVar("T")
+R1 = TypeVar("R1")
+R2 = TypeVar("R2")
+R3 = TypeVar("R3")
+R4 = TypeVar("R4")
+R5 = TypeVar("R5")
+R6 = TypeVar("R6")
+
+DEFAULT_THREAD_WORKERS = 256
+"""Default cap on a thread gather's threads: enough for 200 concurrent waits."""
+
+
+def default_process_workers() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class _ThreadOptions(TypedDict, total=False):
+    max_workers: int | None
+    timeout: float | None
+
+
+class _ProcessOptions(_ThreadOptions, total=False):
+    mp_context: str | BaseContext | None
+
+
+def _check_tasks(name: str, tasks: Sequence[object]) -> list[Task[[], Any]]:
+    for position, task in enumerate(tasks, 1):
+        if not isinstance(task, Task):
+            hint = " (wrap it: create_task(f)(*args))" if callable(task) else ""
+            raise TypeError(
+                f"{name}() takes tasks made by create_task(); argument {position} is "
+                f"{type(task).__name__}{hint}"
+            )
+    return list(tasks)  # type: ignore[arg-type]  # checked above
+
+
+def _resolve_context(mp_context: object) -> BaseContext:
+    if mp_context is None:
+        # get_context() with no argument would fix the global start method for good;
+        # read the default without fixing it, as the user may still set it later.
+        method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+        return multiprocessing.get_context(method)
+    if isinstance(mp_context, str):
+        try:
+            return multiprocessing.get_context(mp_context)
+        except ValueError:
+            methods = ", ".join(map(repr, multiprocessing.get_all_start_methods()))
+            raise ValueError(f"unknown start method {mp_context!r}; this platform has {methods}") from None
+    if isinstance(mp_context, BaseContext):
+        return mp_context
+    raise TypeError(
+        "mp_context must be a start method name or a multiprocessing context, "
+        f"not {type(mp_context).__name__}"
+    )
+
+
+def _check_max_workers(max_workers: object, default: int) -> int:
+    if max_workers is None:
+        return default
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int):
+        raise TypeError(f"max_workers must be an int or None, not {type(max_workers).__name__}")
+    if max_workers < 1:
+        raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+    return max_workers
+
+
+def _deadline(timeout: object) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    if math.isnan(timeout) or timeout < 0:
+        raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout}")
+    return time.monotonic() + timeout
+
+
+@overload
+def gather(**options: Unpack[_ProcessOptions]) -> TaskOutput[Never]: ...
+@overload
+def gather(
+    t1: Task[[], R1], /, **options: Unpack[_ProcessOptions]
+) -> TaskOutput[R1]: ...
+@overload
+def gather(
+    t1: Task[[], R1], t2: Task[[], R2], /, **options: Unpack[_ProcessOptions]
+) -> TaskOutput[R1 | R2]: ...
+@overload
+def gather(
+    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], /, **options: Unpack[_ProcessOptions]
+) -> TaskOutput[R1 | R2 | R3]: ...
+@overload
+def gather(
+    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], /, **options: Unpack[_ProcessOptions]
+) -> TaskOutput[R1 | R2 | R3 | R4]: ...
+@overload
+def gather(
+    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], t5: Task[[], R5], /, **options: Unpack[_ProcessOptions]
+) -> TaskOutput[R1 | R2 | R3 | R4 | R5]: ...
+@overload
+def gather(
+    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], t5: Task[[], R5], t6: Task[[], R6], /, **options: Unpack[_ProcessOptions]
+) -> TaskOutput[R1 | R2 | R3 | R4 | R5 | R6]: ...
+@overload
+def gather(*tasks: Task[[], T], **options: Unpack[_ProcessOptions]) -> TaskOutput[T]: ...
+def gather(
+    *tasks: Task[[], Any],
+    mp_context: str | BaseContext | None = None,
+    max_workers: int | None = None,
+    timeout: float | None = None,
+) -> TaskOutput[Any]:
+    """Run each task in a worker process; return every outcome by position.
+
+    Blocks until every task has finished (or the ``timeout`` deadline passed) and
+    returns a :class:`TaskOutput` keyed ``task_1`` … ``task_N`` in the tasks' order,
+    whatever order they finished in. A task that raised, could not be pickled, was
+    running in a worker that died, or was cut off by the deadline gets a
+    :class:`TaskReturnException` in its slot; every other task's result is kept.
+
+    Args:
+        mp_context: the start method (``"fork"``, ``"spawn"``, ``"forkserver"``) or a
+            context from :func:`multiprocessing.get_context`. Default: the
+            interpreter's default, read without fixing the global start method.
+        max_workers: at most this many worker processes at once (default: the CPUs
+            this process may use). With no more tasks than workers each task gets a
+            worker of its own; otherwise workers take further tasks in batches.
+        timeout: a deadline in seconds for the whole call. Unfinished tasks get a
+            :class:`TaskTimeoutError`, their workers are terminated (then killed),
+            and the call returns.
+
+    Raises:
+        TypeError: an argument is not a :class:`Task`, or an option has the wrong type.
+        ValueError: an unknown start method, ``max_workers < 1`` or ``timeout < 0``.
+    """
+    checked = _check_tasks("gather", tasks)
+    ctx = _resolve_context(mp_context)
+    workers = _check_max_workers(max_workers, default_process_workers())
+    deadline = _deadline(timeout)
+    return TaskOutput._build(checked, run_in_processes(checked, ctx, workers, deadline))
+
+
+@overload
+def thread_gather(**options: Unpack[_ThreadOptions]) -> TaskOutput[Never]: ...
+@overload
+def thread_gather(
+    t1: Task[[], R1], /, **options: Unpack[_ThreadOptions]
+) -> TaskOutput[R1]: ...
+@overload
+def thread_gather(
+    t1: Task[[], R1], t2: Task[[], R2], /, **options: Unpack[_ThreadOptions]
+) -> TaskOutput[R1 | R2]: ...
+@overload
+def thread_gather(
+    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], /, **options: Unpack[_ThreadOptions]
+) -> TaskOutput[R1 | R2 | R3]: ...
+@overload
+def thread_gather(
+    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], /, **options: Unpack[_ThreadOptions]
+) -> TaskOutput[R1 | R2 | R3 | R4]: ...
+@overload
+def thread_gather(
+    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], t5: Task[[], R5], /, **options: Unpack[_ThreadOptions]
+) -> TaskOutput[R1 | R2 | R3 | R4 | R5]: ...
+@overload
+def thread_gather(
+    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], t5: Task[[], R5], t6: Task[[], R6], /, **options: Unpack[_ThreadOptions]
+) -> TaskOutput[R1 | R2 | R3 | R4 | R5 | R6]: ...
+@overload
+def thread_gather(*tasks: Task[[], T], **options: Unpack[_ThreadOptions]) -> TaskOutput[T]: ...
+def thread_gather(
+    *tasks: Task[[], Any],
+    max_workers: int | None = None,
+    timeout: float | None = None,
+) -> TaskOutput[Any]:
+    """Run each task in a thread of this process; return every outcome by position.
+
+    Same contract as :func:`gather`. Threads suit tasks that wait (I/O, sleeps,
+    C code that releases the GIL); nothing is pickled.
+
+    Args:
+        max_workers: at most this many threads (default: 256). Threads are started
+            only while tasks are waiting, so quick tasks use few of them.
+        timeout: a deadline in seconds for the whole call. Unfinished tasks get a
+            :class:`TaskTimeoutError` and the call returns; a thread cannot be
+            killed, so a busy one is abandoned (it is a daemon thread and does not
+            keep the interpreter from exiting).
+
+    Raises:
+        TypeError: an argument is not a :class:`Task`, or an option has the wrong type.
+        ValueError: ``max_workers < 1`` or ``timeout < 0``.
+    """
+    checked = _check_tasks("thread_gather", tasks)
+    workers = _check_max_workers(max_workers, DEFAULT_THREAD_WORKERS)
+    deadline = _deadline(timeout)
+    return TaskOutput._build(checked, run_in_threads(checked, workers, deadline))

@@ -1,0 +1,81 @@
+"""Run a task and wrap its outcome: the one definition both gathers share."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import TYPE_CHECKING, TextIO, TypeVar, Union
+
+from typing_extensions import Literal, TypeIs, final
+
+if TYPE_CHECKING:
+    from ._task import Task
+
+__all__ = ["TaskReturnException", "is_exception", "run_task"]
+
+T = TypeVar("T")
+
+
+@final
+class TaskReturnException:
+    """Stands in a task's result slot when the task raised.
+
+    ``exception`` is the exception the task raised (for a process task, its copy
+    unpickled in the parent, or a :class:`~syncio.RemoteError` stand-in when it could
+    not be copied). ``traceback`` is the formatted traceback from where the task raised,
+    captured in the worker. The object is falsy and has ``len() == 0`` so that
+    ``if result:`` skips failures.
+    """
+
+    __slots__ = ("exception", "traceback")
+
+    exception: BaseException
+    traceback: str
+
+    def __init__(self, exception: BaseException, traceback: str | None = None) -> None:
+        if not isinstance(exception, BaseException):
+            raise TypeError(f"exception must be a BaseException, not {type(exception).__name__}")
+        self.exception = exception
+        self.traceback = _format(exception) if traceback is None else traceback
+
+    def print_exception(self, file: TextIO | None = None) -> None:
+        """Print the task's traceback (the worker's, for process tasks) to ``file`` or stderr."""
+        print(self.traceback, end="", file=sys.stderr if file is None else file)
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __len__(self) -> Literal[0]:
+        return 0
+
+    def __repr__(self) -> str:
+        return f"TaskReturnException({self.exception!r})"
+
+
+def is_exception(result: T | TaskReturnException) -> TypeIs[TaskReturnException]:
+    """Return True when ``result`` is a failed task's :class:`TaskReturnException`."""
+    return isinstance(result, TaskReturnException)
+
+
+def _format(exception: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exception), exception, exception.__traceback__))
+
+
+def run_task(task: Task[[], T]) -> Union[tuple[Literal[True], T], tuple[Literal[False], TaskReturnException]]:
+    """Run ``task`` in this thread; return ``(True, result)`` or ``(False, failure)``.
+
+    Every ``BaseException`` is contained, ``SystemExit`` and ``KeyboardInterrupt``
+    raised by the task included: they belong to the task, not to the gather. The
+    traceback is formatted here, where it is still live, starting at the task's
+    function rather than at this wrapper.
+    """
+    try:
+        return True, task.run()
+    except BaseException as exc:  # noqa: BLE001 - a task's failure is its result
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next.tb_next or tb.tb_next  # skip run_task and Task.run frames
+        exc.__traceback__ = tb
+        return False, TaskReturnException(exc)
+
+

@@ -1,0 +1,135 @@
+"""Crossing the process boundary: pickling tasks and outcomes, with errors that say what failed.
+
+Each step that can fail has its own message: the task failed to pickle in the parent,
+failed to unpickle in the worker, its result failed to pickle in the worker, or failed
+to unpickle in the parent. A failure only ever affects its own task's slot.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import TYPE_CHECKING
+
+from ._channel import FAILURE, RESULT
+from ._errors import RemoteError, RemoteTraceback, TaskPicklingError, TaskUnpicklingError
+from ._outcome import TaskReturnException
+from ._task import func_name
+
+if TYPE_CHECKING:
+    from ._task import Task
+
+__all__ = ["decode_outcome", "encode_outcome", "pickle_task", "unpickle_task"]
+
+_FIX = (
+    "Define the function and the classes of its arguments at module level (lambdas, "
+    "local functions and closures do not pickle) and pass picklable arguments, or use "
+    "thread_gather() or mp_context='fork'"
+)
+
+
+def _dumps(obj: object) -> bytes:
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _type_name(obj: object) -> str:
+    cls = type(obj)
+    module = "__main__" if cls.__module__ == "__mp_main__" else cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _safe_str(obj: object) -> str:
+    try:
+        return str(obj)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not lose the failure
+        return f"<{_type_name(obj)}: str() failed>"
+
+
+def _what_failed(task: Task[..., object]) -> str:
+    parts: list[tuple[str, object]] = [(f"its function {func_name(task.func)}", task.func)]
+    parts += [(f"positional argument {i} ({_type_name(a)})", a) for i, a in enumerate(task.args)]
+    parts += [(f"keyword argument {k!r} ({_type_name(v)})", v) for k, v in task.kwargs.items()]
+    for what, obj in parts:
+        try:
+            _dumps(obj)
+        except Exception:  # noqa: BLE001
+            return what
+    return "the task"
+
+
+def pickle_task(task: Task[..., object], key: str, method: str) -> bytes:
+    """Pickle ``task`` to send it to a worker; raise :class:`TaskPicklingError` saying why not."""
+    try:
+        return _dumps(task)
+    except Exception as exc:
+        raise TaskPicklingError(
+            f"{key} could not be sent to a {method!r} worker process: {_what_failed(task)} "
+            f"failed to pickle ({type(exc).__name__}: {_safe_str(exc)}). {_FIX}."
+        ) from exc
+
+
+def unpickle_task(payload: bytes | bytearray, key: str) -> Task[[], object]:
+    """Rebuild a task in the worker; raise :class:`TaskUnpicklingError` saying why not."""
+    try:
+        task: Task[[], object] = pickle.loads(payload)
+    except BaseException as exc:  # noqa: BLE001 - a bad __setstate__ may raise anything
+        raise TaskUnpicklingError(
+            f"{key} could not be unpickled in the worker process "
+            f"({type(exc).__name__}: {_safe_str(exc)}); is its function or an argument's "
+            "class importable in the worker?"
+        ) from exc
+    return task
+
+
+def encode_outcome(key: str, ok: bool, value: object) -> tuple[int, bytes]:
+    """Worker side: the frame kind and payload for a task's outcome."""
+    if ok:
+        try:
+            return RESULT, _dumps(value)
+        except BaseException as exc:  # noqa: BLE001 - a bad __reduce__ may raise anything
+            error = TaskPicklingError(
+                f"{key}'s result ({_type_name(value)}) could not be pickled to send it back "
+                f"from the worker process ({type(exc).__name__}: {_safe_str(exc)}). "
+                "Return a picklable value, or use thread_gather()."
+            )
+            error.__cause__ = exc
+            value = TaskReturnException(error)
+    assert isinstance(value, TaskReturnException)
+    exc = value.exception
+    exc_bytes: bytes | None = None
+    reason = ""
+    try:
+        exc_bytes = _dumps(exc)
+    except BaseException as err:  # noqa: BLE001
+        reason = f"the exception could not be pickled in the worker: {type(err).__name__}: {_safe_str(err)}"
+    record = (exc_bytes, _type_name(exc), _safe_str(exc), value.traceback, reason)
+    return FAILURE, _dumps(record)
+
+
+def decode_outcome(kind: int, payload: bytes | bytearray, key: str) -> object:
+    """Parent side: the task's result, or a :class:`TaskReturnException` for its failure."""
+    if kind == RESULT:
+        try:
+            return pickle.loads(payload)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a bad __setstate__ may raise anything
+            error = TaskUnpicklingError(
+                f"{key}'s result could not be unpickled in the parent process "
+                f"({type(exc).__name__}: {_safe_str(exc)}); is its class importable here?"
+            )
+            error.__cause__ = exc
+            return TaskReturnException(error)
+    exc_bytes, type_name, message, traceback, reason = pickle.loads(payload)
+    exception: object = None
+    if exc_bytes is not None:
+        try:
+            exception = pickle.loads(exc_bytes)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # noqa: BLE001
+            reason = f"the exception could not be unpickled in the parent: {type(err).__name__}: {_safe_str(err)}"
+    if not isinstance(exception, BaseException):
+        exception = RemoteError(type_name, message, reason or "the exception did not unpickle as an exception")
+    if exception.__cause__ is None:
+        exception.__cause__ = RemoteTraceback(traceback)
+    return TaskReturnException(exception, traceback)

@@ -1,0 +1,311 @@
+"""Process gather: a bounded set of worker processes driven by one loop in the caller.
+
+Data flow::
+
+    caller (this module)                              worker (_worker.py)
+    todo ──dispatch──> FrameWriter ══task pipe══> BlockingReader ─> run_task
+    results[i] <─decode── FrameReader <══result pipe══ write_frame <─┘
+                 sentinel ──(process exit)──┘
+
+Each worker has its own pair of pipes and runs its tasks in the order sent, one
+outcome frame per task, so the caller always knows which task a worker is on. The
+loop waits on every result pipe, every task pipe with unsent data, and every
+worker's sentinel at once, so a large result never deadlocks it and a dead worker
+wakes it. The loop is the only thread: syncio starts no helper thread in the caller,
+so forking a worker is never unsafe because of syncio.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import time
+from collections import deque
+from multiprocessing.context import BaseContext
+from typing import Sequence
+
+from ._channel import (
+    READY,
+    RUN_INHERITED,
+    RUN_PICKLED,
+    STOP,
+    FrameReader,
+    FrameWriter,
+    enlarge_pipe,
+    forget_parent_fd,
+    remember_parent_fd,
+)
+from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError, describe_exit
+from ._outcome import TaskReturnException
+from ._pickling import decode_outcome, pickle_task
+from ._task import Task
+from ._worker import worker_main
+
+__all__ = ["run_in_processes"]
+
+_MISSING = object()
+_TERMINATE_GRACE = 1.0  # seconds a worker gets to exit after SIGTERM before SIGKILL
+
+
+def key_of(index: int) -> str:
+    return f"task_{index + 1}"
+
+
+class _Worker:
+    __slots__ = ("process", "writer", "reader", "sentinel", "outstanding", "ready", "conns")
+
+    def __init__(self, ctx: BaseContext, number: int, inherited: Sequence[Task[[], object]] | None) -> None:
+        task_r, task_w = ctx.Pipe(duplex=False)
+        result_r, result_w = ctx.Pipe(duplex=False)
+        self.conns = (task_w, result_r)
+        for conn in self.conns:
+            enlarge_pipe(conn.fileno())
+            remember_parent_fd(conn.fileno())
+        self.process = ctx.Process(  # type: ignore[attr-defined]
+            target=worker_main,
+            args=(task_r, result_w, inherited),
+            name=f"syncio-worker-{number}",
+            daemon=False,  # tasks may start processes of their own
+        )
+        try:
+            self.process.start()
+        except BaseException:
+            self.close_pipes()
+            raise
+        finally:
+            task_r.close()
+            result_w.close()
+        os.set_blocking(task_w.fileno(), False)
+        os.set_blocking(result_r.fileno(), False)
+        self.writer = FrameWriter(task_w.fileno())
+        self.reader = FrameReader(result_r.fileno())
+        self.sentinel: int = self.process.sentinel
+        self.outstanding: deque[int] = deque()
+        self.ready = False
+
+    def close_pipes(self) -> None:
+        for conn in self.conns:
+            if not conn.closed:
+                forget_parent_fd(conn.fileno())
+                conn.close()
+
+
+class _ProcessGather:
+    def __init__(
+        self,
+        tasks: Sequence[Task[[], object]],
+        ctx: BaseContext,
+        max_workers: int,
+        deadline: float | None,
+    ) -> None:
+        self.tasks = tasks
+        self.ctx = ctx
+        self.method: str = ctx.get_start_method()
+        self.inherit = self.method == "fork"
+        self.max_workers = min(max_workers, len(tasks))
+        self.deadline = deadline
+        self.results: list[object] = [_MISSING] * len(tasks)
+        self.remaining = len(tasks)
+        self.todo: deque[int] = deque(range(len(tasks)))
+        self.workers: list[_Worker] = []
+        self.started = 0
+        self.selector = selectors.DefaultSelector()
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def run(self) -> list[object]:
+        remember_parent_fd(self.selector.fileno())
+        try:
+            while len(self.workers) < self.max_workers:
+                self._start_worker()
+            for worker in list(self.workers):
+                self._dispatch(worker)
+            while self.remaining:
+                timeout = None if self.deadline is None else self.deadline - time.monotonic()
+                if timeout is not None and timeout <= 0:
+                    self._expire()
+                    break
+                for key, _ in self.selector.select(timeout):
+                    worker, what = key.data
+                    if worker not in self.workers:
+                        continue  # already reaped in this round
+                    if what == "result":
+                        self._read(worker)
+                    elif what == "write":
+                        self._flush(worker)
+                    else:
+                        self._reap(worker)
+            return self.results
+        finally:
+            self._shutdown()
+            forget_parent_fd(self.selector.fileno())
+            self.selector.close()
+
+    def _start_worker(self) -> _Worker:
+        self.started += 1
+        worker = _Worker(self.ctx, self.started, self.tasks if self.inherit else None)
+        self.workers.append(worker)
+        self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
+        self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
+        return worker
+
+    def _shutdown(self) -> None:
+        """Stop every worker: politely if idle, by signal if still busy; reap all."""
+        busy = []
+        for worker in self.workers:
+            if worker.outstanding or not worker.process.is_alive():
+                busy.append(worker)
+                continue
+            worker.writer.send(0, STOP)
+            try:
+                worker.writer.flush()
+            except OSError:
+                busy.append(worker)
+        for worker in busy:
+            if worker.process.is_alive():
+                worker.process.terminate()
+        give_up = time.monotonic() + _TERMINATE_GRACE
+        for worker in self.workers:
+            worker.process.join(max(0.0, give_up - time.monotonic()))
+            if worker.process.exitcode is None:
+                worker.process.kill()
+                worker.process.join()
+            worker.close_pipes()
+            worker.process.close()
+        self.workers.clear()
+
+    # -- events -------------------------------------------------------------------
+
+    def _dispatch(self, worker: _Worker) -> None:
+        """Give an idle worker its next batch of tasks."""
+        if worker.outstanding or not self.todo:
+            return
+        # Guided self-scheduling: big batches while much is left (fewer wake-ups for
+        # many small tasks), single tasks near the end (balance for long ones).
+        size = max(1, len(self.todo) // (2 * len(self.workers)))
+        while size and self.todo:
+            index = self.todo.popleft()
+            if self.inherit:
+                worker.writer.send(index, RUN_INHERITED)
+            else:
+                try:
+                    payload = pickle_task(self.tasks[index], key_of(index), self.method)
+                except TaskPicklingError as exc:
+                    self._finish(index, TaskReturnException(exc))
+                    continue
+                worker.writer.send(index, RUN_PICKLED, payload)
+            worker.outstanding.append(index)
+            size -= 1
+        self._flush(worker)
+
+    def _flush(self, worker: _Worker) -> None:
+        try:
+            done = worker.writer.flush()
+        except OSError:
+            done = True  # the worker is gone; its sentinel reports it
+            worker.writer.discard()
+        fd = worker.writer.fd
+        registered = fd in self.selector.get_map()
+        if not done and not registered:
+            self.selector.register(fd, selectors.EVENT_WRITE, (worker, "write"))
+        elif done and registered:
+            self.selector.unregister(fd)
+
+    def _read(self, worker: _Worker, dispatch: bool = True) -> bool:
+        """Handle what the worker has sent; False once its pipe is at end of file."""
+        frames, eof = worker.reader.read()
+        for frame in frames:
+            if frame.kind == READY:
+                worker.ready = True
+                continue
+            expected = worker.outstanding.popleft()
+            assert frame.index == expected, (frame.index, expected)
+            self._finish(frame.index, decode_outcome(frame.kind, frame.payload, key_of(frame.index)))
+        if eof:
+            self.selector.unregister(worker.reader.fd)
+        elif dispatch and not worker.outstanding:
+            self._dispatch(worker)
+        return not eof
+
+    def _reap(self, worker: _Worker) -> None:
+        """The worker exited: keep what it sent, fail the task it was on, requeue the rest."""
+        # Everything it wrote before exiting is already in the pipe. A frame it was
+        # cut off in the middle of is dropped with the task it belonged to.
+        while worker.reader.fd in self.selector.get_map() and self._read(worker, dispatch=False):
+            if not _readable(worker.reader.fd):
+                break
+        worker.process.join()
+        exitcode = worker.process.exitcode
+        pid = worker.process.pid
+        if worker.reader.fd in self.selector.get_map():
+            self.selector.unregister(worker.reader.fd)
+        if worker.writer.fd in self.selector.get_map():
+            self.selector.unregister(worker.writer.fd)
+        self.selector.unregister(worker.sentinel)
+        self.workers.remove(worker)
+        worker.close_pipes()
+        worker.process.close()
+        if not worker.ready:
+            # It never got as far as reading a task: every worker started the same way
+            # would die the same way, so fail what is left instead of retrying forever.
+            hint = ""
+            if self.method != "fork":
+                hint = (
+                    f"; under the {self.method!r} start method the worker imports the main "
+                    "module again: guard the script's entry point with "
+                    "`if __name__ == '__main__':` and check it imports cleanly"
+                )
+            pending = list(worker.outstanding) + list(self.todo)
+            worker.outstanding.clear()
+            self.todo.clear()
+            for index in pending:
+                message = f"{key_of(index)} did not run: worker process {pid} {describe_exit(exitcode)} while starting{hint}"
+                self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
+            return
+        if worker.outstanding:
+            index = worker.outstanding.popleft()
+            message = f"{key_of(index)} ({self.tasks[index]!r}) was lost: worker process {pid} {describe_exit(exitcode)} while running it"
+            self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
+            self.todo.extendleft(reversed(worker.outstanding))
+            worker.outstanding.clear()
+        if self.todo and len(self.workers) < self.max_workers:
+            self._dispatch(self._start_worker())
+
+    def _finish(self, index: int, value: object) -> None:
+        self.results[index] = value
+        self.remaining -= 1
+
+    def _expire(self) -> None:
+        """The deadline passed: keep finished results, time out everything else."""
+        for worker in self.workers:
+            if worker.outstanding:
+                running = worker.outstanding.popleft()
+                self._timeout(running, "did not finish")
+                self.todo.extendleft(reversed(worker.outstanding))
+                worker.outstanding.clear()
+                worker.process.terminate()
+        for index in self.todo:
+            self._timeout(index, "did not start")
+        self.todo.clear()
+
+    def _timeout(self, index: int, what: str) -> None:
+        message = f"{key_of(index)} {what} before the gather's timeout expired"
+        self._finish(index, TaskReturnException(TaskTimeoutError(message)))
+
+
+def _readable(fd: int) -> bool:
+    with selectors.DefaultSelector() as probe:
+        probe.register(fd, selectors.EVENT_READ)
+        return bool(probe.select(0))
+
+
+def run_in_processes(
+    tasks: Sequence[Task[[], object]],
+    ctx: BaseContext,
+    max_workers: int,
+    deadline: float | None,
+) -> list[object]:
+    """Run ``tasks`` in at most ``max_workers`` processes; return outcomes by position."""
+    if not tasks:
+        return []
+    return _ProcessGather(tasks, ctx, max_workers, deadline).run()

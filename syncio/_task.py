@@ -1,0 +1,141 @@
+"""Tasks: an immutable callable-plus-arguments, built by :func:`create_task`."""
+
+from __future__ import annotations
+
+import inspect
+import reprlib
+from types import MappingProxyType
+from typing import Any, Callable, Generic, Mapping, TypeVar, overload
+
+from typing_extensions import ParamSpec, TypeVarTuple, Unpack
+
+__all__ = ["Task", "create_task"]
+
+P = ParamSpec("P")
+R_co = TypeVar("R_co", covariant=True)
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+_repr = reprlib.Repr()
+_repr.maxstring = 40
+_repr.maxother = 40
+
+
+def func_name(func: object) -> str:
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    return name if isinstance(name, str) else _repr.repr(func)
+
+
+class Task(Generic[P, R_co]):
+    """A function together with the arguments it will be called with.
+
+    ``Task[P, R]`` still needs the arguments described by ``P``; ``Task[[], R]`` is
+    ready to run and is what :func:`~syncio.gather` accepts. Tasks are immutable:
+    calling one returns a new task with the extra arguments appended, like
+    :func:`functools.partial`, and never changes the original.
+    """
+
+    __slots__ = ("_func", "_args", "_kwargs", "__weakref__")
+
+    _func: Callable[..., R_co]
+    _args: tuple[object, ...]
+    _kwargs: dict[str, object]
+
+    def __init__(
+        self,
+        func: Callable[..., R_co],
+        args: tuple[object, ...] = (),
+        kwargs: Mapping[str, object] | None = None,
+    ) -> None:
+        _check_callable(func)
+        if not isinstance(args, tuple):
+            raise TypeError(f"args must be a tuple, not {type(args).__name__}")
+        kwargs = {} if kwargs is None else kwargs
+        if not isinstance(kwargs, Mapping):
+            raise TypeError(f"kwargs must be a mapping, not {type(kwargs).__name__}")
+        for key in kwargs:
+            if not isinstance(key, str):
+                raise TypeError(f"kwargs keys must be strings, not {type(key).__name__}")
+        object.__setattr__(self, "_func", func)
+        object.__setattr__(self, "_args", args)
+        object.__setattr__(self, "_kwargs", dict(kwargs))
+
+    @property
+    def func(self) -> Callable[..., R_co]:
+        """The callable the task runs."""
+        return self._func
+
+    @property
+    def args(self) -> tuple[object, ...]:
+        """Positional arguments supplied so far."""
+        return self._args
+
+    @property
+    def kwargs(self) -> Mapping[str, object]:
+        """Keyword arguments supplied so far (a read-only view)."""
+        return MappingProxyType(self._kwargs)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Task[[], R_co]:
+        """Return a new task with ``args`` appended and ``kwargs`` merged in."""
+        return Task(self._func, self._args + args, {**self._kwargs, **kwargs})
+
+    def run(self) -> R_co:
+        """Call the function with the stored arguments in this thread and return its result."""
+        return self._func(*self._args, **self._kwargs)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Task is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Task is immutable; cannot delete {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Task, (self._func, self._args, self._kwargs))
+
+    def __repr__(self) -> str:
+        parts = [_repr.repr(a) for a in self._args]
+        parts += [f"{k}={_repr.repr(v)}" for k, v in self._kwargs.items()]
+        return f"<Task {func_name(self._func)}({', '.join(parts)})>"
+
+
+def _check_callable(func: object) -> None:
+    if not callable(func):
+        raise TypeError(f"create_task() needs a callable, got {type(func).__name__}: {_repr.repr(func)}")
+    call = getattr(func, "__call__", None)  # noqa: B004 - async __call__ on instances
+    if (
+        inspect.iscoroutinefunction(func)
+        or inspect.isasyncgenfunction(func)
+        or (not inspect.isroutine(func) and inspect.iscoroutinefunction(call))
+    ):
+        raise TypeError(
+            f"{func_name(func)} is an async function; syncio runs synchronous callables "
+            "(await it with asyncio instead)"
+        )
+
+
+@overload
+def create_task(func: Callable[P, T], /) -> Task[P, T]: ...
+@overload
+def create_task(func: Callable[[Unpack[Ts]], T], /, args: tuple[Unpack[Ts]]) -> Task[[], T]: ...
+@overload
+def create_task(
+    func: Callable[..., T], /, args: tuple[object, ...] = (), *, kwargs: Mapping[str, object]
+) -> Task[[], T]: ...
+def create_task(
+    func: Callable[..., T],
+    /,
+    args: tuple[object, ...] | None = None,
+    kwargs: Mapping[str, object] | None = None,
+) -> Task[Any, T]:
+    """Build a :class:`Task`.
+
+    ``create_task(f)`` returns a task still waiting for ``f``'s arguments: call it,
+    ``create_task(f)(1, b=2)``, to supply them (checked by type checkers exactly like a
+    call of ``f``). ``create_task(f, args=(1,))`` checks the positional arguments too;
+    with ``kwargs=`` the arguments cannot be checked statically, so prefer the call form.
+
+    Raises:
+        TypeError: ``func`` is not callable or is an ``async`` function, ``args`` is
+            not a tuple, or ``kwargs`` is not a mapping with string keys.
+    """
+    return Task(func, () if args is None else args, kwargs)
