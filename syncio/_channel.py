@@ -7,7 +7,7 @@ dies halfway through a frame can only ever spoil its own pipe, never another tas
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
 import struct
 import sys
@@ -22,10 +22,10 @@ __all__ = [
     "RUN_INHERITED",
     "RUN_PICKLED",
     "STOP",
+    "BlockingReader",
     "Frame",
     "FrameReader",
     "FrameWriter",
-    "BlockingReader",
     "close_inherited_parent_fds",
     "enlarge_pipe",
     "forget_parent_fd",
@@ -67,15 +67,13 @@ def forget_parent_fd(fd: int) -> None:
 def close_inherited_parent_fds() -> None:
     """In a freshly forked worker: close the parent's pipe ends it inherited."""
     for fd in list(_parent_fds):
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
     _parent_fds.clear()
 
 
 class Frame(NamedTuple):
-    index: int
+    slot: int  # the task's position, 0-based
     kind: int
     payload: bytes | bytearray
 
@@ -86,10 +84,8 @@ def enlarge_pipe(fd: int) -> None:
         return
     import fcntl
 
-    try:
+    with contextlib.suppress(OSError):  # over the user's pipe quota: the default still works
         fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
-    except OSError:
-        pass  # over the user's pipe-size quota: the default buffer still works
 
 
 def _write_all(fd: int, header: bytes, payload: bytes | bytearray | memoryview) -> None:
@@ -117,7 +113,7 @@ class BlockingReader:
     """Reads frames from a blocking fd (worker side)."""
 
     def __init__(self, fd: int) -> None:
-        self._file = io.open(fd, "rb", buffering=_READ_CHUNK, closefd=False)
+        self._file = open(fd, "rb", buffering=_READ_CHUNK, closefd=False)  # noqa: SIM115 - closed by close()
 
     def read(self) -> Frame | None:
         """Return the next frame, or None at end of file (the parent has gone)."""

@@ -9,9 +9,9 @@ import time
 from multiprocessing.context import BaseContext
 from typing import Any, Sequence, TypeVar, overload
 
-from typing_extensions import Never, TypedDict, Unpack
+from typing_extensions import Never
 
-from ._output import TaskOutput
+from ._output import TaskOutput, build_output
 from ._process import run_in_processes
 from ._task import Task
 from ._thread import run_in_threads
@@ -38,22 +38,12 @@ def default_process_workers() -> int:
         return os.cpu_count() or 1
 
 
-class _ThreadOptions(TypedDict, total=False):
-    max_workers: int | None
-    timeout: float | None
-
-
-class _ProcessOptions(_ThreadOptions, total=False):
-    mp_context: str | BaseContext | None
-
-
 def _check_tasks(name: str, tasks: Sequence[object]) -> list[Task[[], Any]]:
     for position, task in enumerate(tasks, 1):
         if not isinstance(task, Task):
             hint = " (wrap it: create_task(f)(*args))" if callable(task) else ""
             raise TypeError(
-                f"{name}() takes tasks made by create_task(); argument {position} is "
-                f"{type(task).__name__}{hint}"
+                f"{name}() takes tasks made by create_task(); argument {position} is {type(task).__name__}{hint}"
             )
     return list(tasks)  # type: ignore[arg-type]  # checked above
 
@@ -73,8 +63,7 @@ def _resolve_context(mp_context: object) -> BaseContext:
     if isinstance(mp_context, BaseContext):
         return mp_context
     raise TypeError(
-        "mp_context must be a start method name or a multiprocessing context, "
-        f"not {type(mp_context).__name__}"
+        f"mp_context must be a start method name or a multiprocessing context, not {type(mp_context).__name__}"
     )
 
 
@@ -99,33 +88,85 @@ def _deadline(timeout: object) -> float | None:
 
 
 @overload
-def gather(**options: Unpack[_ProcessOptions]) -> TaskOutput[Never]: ...
+def gather(
+    *, mp_context: str | BaseContext | None = ..., max_workers: int | None = ..., timeout: float | None = ...
+) -> TaskOutput[Never]: ...
 @overload
 def gather(
-    t1: Task[[], R1], /, **options: Unpack[_ProcessOptions]
+    t1: Task[[], R1],
+    /,
+    *,
+    mp_context: str | BaseContext | None = ...,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1]: ...
 @overload
 def gather(
-    t1: Task[[], R1], t2: Task[[], R2], /, **options: Unpack[_ProcessOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    /,
+    *,
+    mp_context: str | BaseContext | None = ...,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2]: ...
 @overload
 def gather(
-    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], /, **options: Unpack[_ProcessOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    t3: Task[[], R3],
+    /,
+    *,
+    mp_context: str | BaseContext | None = ...,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2 | R3]: ...
 @overload
 def gather(
-    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], /, **options: Unpack[_ProcessOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    t3: Task[[], R3],
+    t4: Task[[], R4],
+    /,
+    *,
+    mp_context: str | BaseContext | None = ...,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2 | R3 | R4]: ...
 @overload
 def gather(
-    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], t5: Task[[], R5], /, **options: Unpack[_ProcessOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    t3: Task[[], R3],
+    t4: Task[[], R4],
+    t5: Task[[], R5],
+    /,
+    *,
+    mp_context: str | BaseContext | None = ...,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2 | R3 | R4 | R5]: ...
 @overload
 def gather(
-    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], t5: Task[[], R5], t6: Task[[], R6], /, **options: Unpack[_ProcessOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    t3: Task[[], R3],
+    t4: Task[[], R4],
+    t5: Task[[], R5],
+    t6: Task[[], R6],
+    /,
+    *,
+    mp_context: str | BaseContext | None = ...,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2 | R3 | R4 | R5 | R6]: ...
 @overload
-def gather(*tasks: Task[[], T], **options: Unpack[_ProcessOptions]) -> TaskOutput[T]: ...
+def gather(
+    *tasks: Task[[], T],
+    mp_context: str | BaseContext | None = ...,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
+) -> TaskOutput[T]: ...
 def gather(
     *tasks: Task[[], Any],
     mp_context: str | BaseContext | None = None,
@@ -159,37 +200,67 @@ def gather(
     ctx = _resolve_context(mp_context)
     workers = _check_max_workers(max_workers, default_process_workers())
     deadline = _deadline(timeout)
-    return TaskOutput._build(checked, run_in_processes(checked, ctx, workers, deadline))
+    return build_output(checked, run_in_processes(checked, ctx, workers, deadline))
 
 
 @overload
-def thread_gather(**options: Unpack[_ThreadOptions]) -> TaskOutput[Never]: ...
+def thread_gather(*, max_workers: int | None = ..., timeout: float | None = ...) -> TaskOutput[Never]: ...
 @overload
 def thread_gather(
-    t1: Task[[], R1], /, **options: Unpack[_ThreadOptions]
+    t1: Task[[], R1], /, *, max_workers: int | None = ..., timeout: float | None = ...
 ) -> TaskOutput[R1]: ...
 @overload
 def thread_gather(
-    t1: Task[[], R1], t2: Task[[], R2], /, **options: Unpack[_ThreadOptions]
+    t1: Task[[], R1], t2: Task[[], R2], /, *, max_workers: int | None = ..., timeout: float | None = ...
 ) -> TaskOutput[R1 | R2]: ...
 @overload
 def thread_gather(
-    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], /, **options: Unpack[_ThreadOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    t3: Task[[], R3],
+    /,
+    *,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2 | R3]: ...
 @overload
 def thread_gather(
-    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], /, **options: Unpack[_ThreadOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    t3: Task[[], R3],
+    t4: Task[[], R4],
+    /,
+    *,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2 | R3 | R4]: ...
 @overload
 def thread_gather(
-    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], t5: Task[[], R5], /, **options: Unpack[_ThreadOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    t3: Task[[], R3],
+    t4: Task[[], R4],
+    t5: Task[[], R5],
+    /,
+    *,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2 | R3 | R4 | R5]: ...
 @overload
 def thread_gather(
-    t1: Task[[], R1], t2: Task[[], R2], t3: Task[[], R3], t4: Task[[], R4], t5: Task[[], R5], t6: Task[[], R6], /, **options: Unpack[_ThreadOptions]
+    t1: Task[[], R1],
+    t2: Task[[], R2],
+    t3: Task[[], R3],
+    t4: Task[[], R4],
+    t5: Task[[], R5],
+    t6: Task[[], R6],
+    /,
+    *,
+    max_workers: int | None = ...,
+    timeout: float | None = ...,
 ) -> TaskOutput[R1 | R2 | R3 | R4 | R5 | R6]: ...
 @overload
-def thread_gather(*tasks: Task[[], T], **options: Unpack[_ThreadOptions]) -> TaskOutput[T]: ...
+def thread_gather(*tasks: Task[[], T], max_workers: int | None = ..., timeout: float | None = ...) -> TaskOutput[T]: ...
 def thread_gather(
     *tasks: Task[[], Any],
     max_workers: int | None = None,
@@ -215,4 +286,4 @@ def thread_gather(
     checked = _check_tasks("thread_gather", tasks)
     workers = _check_max_workers(max_workers, DEFAULT_THREAD_WORKERS)
     deadline = _deadline(timeout)
-    return TaskOutput._build(checked, run_in_threads(checked, workers, deadline))
+    return build_output(checked, run_in_threads(checked, workers, deadline))

@@ -33,8 +33,6 @@ class TaskReturnException:
     traceback: str
 
     def __init__(self, exception: BaseException, traceback: str | None = None) -> None:
-        if not isinstance(exception, BaseException):
-            raise TypeError(f"exception must be a BaseException, not {type(exception).__name__}")
         self.exception = exception
         self.traceback = _format(exception) if traceback is None else traceback
 
@@ -52,7 +50,7 @@ class TaskReturnException:
         return f"TaskReturnException({self.exception!r})"
 
 
-def is_exception(result: T | TaskReturnException) -> TypeIs[TaskReturnException]:
+def is_exception(result: object) -> TypeIs[TaskReturnException]:
     """Return True when ``result`` is a failed task's :class:`TaskReturnException`."""
     return isinstance(result, TaskReturnException)
 
@@ -71,11 +69,9 @@ def run_task(task: Task[[], T]) -> Union[tuple[Literal[True], T], tuple[Literal[
     """
     try:
         return True, task.run()
-    except BaseException as exc:  # noqa: BLE001 - a task's failure is its result
+    except BaseException as exc:
         tb = exc.__traceback__
         if tb is not None and tb.tb_next is not None:
             tb = tb.tb_next.tb_next or tb.tb_next  # skip run_task and Task.run frames
         exc.__traceback__ = tb
         return False, TaskReturnException(exc)
-
-

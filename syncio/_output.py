@@ -9,16 +9,16 @@ had it. Type checkers read ``_output.pyi`` instead, which describes that behavio
 from __future__ import annotations
 
 import weakref
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, cast
 
 from ._task import Task
 
-__all__ = ["TaskOutput"]
+__all__ = ["TaskOutput", "build_output"]
 
 _NOT_GIVEN: Any = object()
 
 
-class TaskOutput(dict):  # type: ignore[type-arg]  # the .pyi types it
+class TaskOutput(Dict[str, Any]):
     """A gather's results in positional order, keyed ``task_1`` … ``task_N``.
 
     Iterating yields the results (not the keys) in that order. Index by key,
@@ -30,19 +30,12 @@ class TaskOutput(dict):  # type: ignore[type-arg]  # the .pyi types it
 
     def __init__(self, items: Iterable[tuple[str, object]] = (), /) -> None:
         super().__init__(items)
-        self._by_task: dict[int, tuple[weakref.ref[Task[..., Any]], list[str]]] = {}
-
-    @classmethod
-    def _build(cls, tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput:
-        output = cls((f"task_{i}", value) for i, value in enumerate(values, 1))
-        for i, task in enumerate(tasks, 1):
-            ref, keys = output._by_task.setdefault(id(task), (weakref.ref(task), []))
-            keys.append(f"task_{i}")
-        return output
+        self._by_task: Dict[int, tuple[weakref.ref[Task[..., Any]], list[str]]] = {}
 
     def _key(self, task: Task[..., Any]) -> str:
-        ref, keys = self._by_task.get(id(task), (None, []))
-        if ref is None or ref() is not task:
+        ref: Optional[weakref.ref[Task[..., Any]]]
+        ref, keys = self._by_task.get(id(task), (None, [""]))
+        if ref is None or ref() is not task:  # absent, or a new task reusing a dead one's id
             raise KeyError(task)
         if len(keys) > 1:
             raise KeyError(f"{task!r} was gathered more than once ({', '.join(keys)}); look it up by key")
@@ -50,13 +43,13 @@ class TaskOutput(dict):  # type: ignore[type-arg]  # the .pyi types it
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, Task):
-            key = self._key(key)
+            key = self._key(cast("Task[..., Any]", key))
         return super().__getitem__(key)
 
     def __contains__(self, key: object) -> bool:
         if isinstance(key, Task):
             try:
-                self._key(key)
+                self._key(cast("Task[..., Any]", key))
             except KeyError:
                 return False
             return True
@@ -72,7 +65,7 @@ class TaskOutput(dict):  # type: ignore[type-arg]  # the .pyi types it
         return iter(self.values())
 
     def __reversed__(self) -> Iterator[Any]:
-        return reversed(self.values())  # type: ignore[call-overload, no-any-return]
+        return reversed(self.values())
 
     def __repr__(self) -> str:
         return f"TaskOutput({super().__repr__()})"
@@ -83,3 +76,13 @@ class TaskOutput(dict):  # type: ignore[type-arg]  # the .pyi types it
 
     def copy(self) -> TaskOutput:
         return TaskOutput(self.items())
+
+
+def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput:
+    """The TaskOutput for ``values``, the outcomes of ``tasks`` by position."""
+    output = TaskOutput((f"task_{i}", value) for i, value in enumerate(values, 1))
+    for i, task in enumerate(tasks, 1):
+        by_task = output._by_task  # pyright: ignore[reportPrivateUsage]
+        _, keys = by_task.setdefault(id(task), (weakref.ref(task), []))
+        keys.append(f"task_{i}")
+    return output

@@ -40,7 +40,7 @@ def _type_name(obj: object) -> str:
 def _safe_str(obj: object) -> str:
     try:
         return str(obj)
-    except Exception:  # noqa: BLE001 - a broken __str__ must not lose the failure
+    except Exception:
         return f"<{_type_name(obj)}: str() failed>"
 
 
@@ -51,7 +51,7 @@ def _what_failed(task: Task[..., object]) -> str:
     for what, obj in parts:
         try:
             _dumps(obj)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return what
     return "the task"
 
@@ -71,7 +71,7 @@ def unpickle_task(payload: bytes | bytearray, key: str) -> Task[[], object]:
     """Rebuild a task in the worker; raise :class:`TaskUnpicklingError` saying why not."""
     try:
         task: Task[[], object] = pickle.loads(payload)
-    except BaseException as exc:  # noqa: BLE001 - a bad __setstate__ may raise anything
+    except BaseException as exc:
         raise TaskUnpicklingError(
             f"{key} could not be unpickled in the worker process "
             f"({type(exc).__name__}: {_safe_str(exc)}); is its function or an argument's "
@@ -85,7 +85,7 @@ def encode_outcome(key: str, ok: bool, value: object) -> tuple[int, bytes]:
     if ok:
         try:
             return RESULT, _dumps(value)
-        except BaseException as exc:  # noqa: BLE001 - a bad __reduce__ may raise anything
+        except BaseException as exc:
             error = TaskPicklingError(
                 f"{key}'s result ({_type_name(value)}) could not be pickled to send it back "
                 f"from the worker process ({type(exc).__name__}: {_safe_str(exc)}). "
@@ -94,14 +94,14 @@ def encode_outcome(key: str, ok: bool, value: object) -> tuple[int, bytes]:
             error.__cause__ = exc
             value = TaskReturnException(error)
     assert isinstance(value, TaskReturnException)
-    exc = value.exception
-    exc_bytes: bytes | None = None
+    raised = value.exception
+    raised_bytes: bytes | None = None
     reason = ""
     try:
-        exc_bytes = _dumps(exc)
-    except BaseException as err:  # noqa: BLE001
+        raised_bytes = _dumps(raised)
+    except BaseException as err:
         reason = f"the exception could not be pickled in the worker: {type(err).__name__}: {_safe_str(err)}"
-    record = (exc_bytes, _type_name(exc), _safe_str(exc), value.traceback, reason)
+    record = (raised_bytes, _type_name(raised), _safe_str(raised), value.traceback, reason)
     return FAILURE, _dumps(record)
 
 
@@ -112,7 +112,7 @@ def decode_outcome(kind: int, payload: bytes | bytearray, key: str) -> object:
             return pickle.loads(payload)
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # noqa: BLE001 - a bad __setstate__ may raise anything
+        except BaseException as exc:
             error = TaskUnpicklingError(
                 f"{key}'s result could not be unpickled in the parent process "
                 f"({type(exc).__name__}: {_safe_str(exc)}); is its class importable here?"
@@ -126,7 +126,7 @@ def decode_outcome(kind: int, payload: bytes | bytearray, key: str) -> object:
             exception = pickle.loads(exc_bytes)
         except KeyboardInterrupt:
             raise
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             reason = f"the exception could not be unpickled in the parent: {type(err).__name__}: {_safe_str(err)}"
     if not isinstance(exception, BaseException):
         exception = RemoteError(type_name, message, reason or "the exception did not unpickle as an exception")

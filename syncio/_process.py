@@ -22,7 +22,8 @@ import selectors
 import time
 from collections import deque
 from multiprocessing.context import BaseContext
-from typing import Sequence
+from multiprocessing.process import BaseProcess
+from typing import Sequence, cast
 
 from ._channel import (
     READY,
@@ -52,7 +53,7 @@ def key_of(index: int) -> str:
 
 
 class _Worker:
-    __slots__ = ("process", "writer", "reader", "sentinel", "outstanding", "ready", "conns")
+    __slots__ = ("conns", "outstanding", "process", "reader", "ready", "sentinel", "writer")
 
     def __init__(self, ctx: BaseContext, number: int, inherited: Sequence[Task[[], object]] | None) -> None:
         task_r, task_w = ctx.Pipe(duplex=False)
@@ -61,7 +62,8 @@ class _Worker:
         for conn in self.conns:
             enlarge_pipe(conn.fileno())
             remember_parent_fd(conn.fileno())
-        self.process = ctx.Process(  # type: ignore[attr-defined]
+        process_class = cast("type[BaseProcess]", getattr(ctx, "Process"))  # noqa: B009 - untyped on BaseContext
+        self.process = process_class(
             target=worker_main,
             args=(task_r, result_w, inherited),
             name=f"syncio-worker-{number}",
@@ -151,7 +153,7 @@ class _ProcessGather:
 
     def _shutdown(self) -> None:
         """Stop every worker: politely if idle, by signal if still busy; reap all."""
-        busy = []
+        busy: list[_Worker] = []
         for worker in self.workers:
             if worker.outstanding or not worker.process.is_alive():
                 busy.append(worker)
@@ -219,8 +221,8 @@ class _ProcessGather:
                 worker.ready = True
                 continue
             expected = worker.outstanding.popleft()
-            assert frame.index == expected, (frame.index, expected)
-            self._finish(frame.index, decode_outcome(frame.kind, frame.payload, key_of(frame.index)))
+            assert frame.slot == expected, (frame.slot, expected)
+            self._finish(frame.slot, decode_outcome(frame.kind, frame.payload, key_of(frame.slot)))
         if eof:
             self.selector.unregister(worker.reader.fd)
         elif dispatch and not worker.outstanding:
@@ -259,12 +261,17 @@ class _ProcessGather:
             worker.outstanding.clear()
             self.todo.clear()
             for index in pending:
-                message = f"{key_of(index)} did not run: worker process {pid} {describe_exit(exitcode)} while starting{hint}"
+                message = (
+                    f"{key_of(index)} did not run: worker process {pid} {describe_exit(exitcode)} while starting{hint}"
+                )
                 self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
             return
         if worker.outstanding:
             index = worker.outstanding.popleft()
-            message = f"{key_of(index)} ({self.tasks[index]!r}) was lost: worker process {pid} {describe_exit(exitcode)} while running it"
+            message = (
+                f"{key_of(index)} ({self.tasks[index]!r}) was lost: "
+                f"worker process {pid} {describe_exit(exitcode)} while running it"
+            )
             self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
             self.todo.extendleft(reversed(worker.outstanding))
             worker.outstanding.clear()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import reprlib
 from types import MappingProxyType
-from typing import Any, Callable, Generic, Mapping, TypeVar, overload
+from typing import Any, Callable, Generic, Mapping, TypeVar, cast, overload
 
 from typing_extensions import ParamSpec, TypeVarTuple, Unpack
 
@@ -16,12 +17,19 @@ R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
+_NO_KWARGS: Mapping[str, object] = MappingProxyType({})
 _repr = reprlib.Repr()
 _repr.maxstring = 40
 _repr.maxother = 40
 
 
 def func_name(func: object) -> str:
+    """A short readable name for a callable: ``add``, ``Class.method``, ``partial(add, 1)``."""
+    if isinstance(func, functools.partial):
+        inner = cast("functools.partial[object]", func)
+        parts = [func_name(inner.func), *map(_repr.repr, inner.args)]
+        parts += [f"{k}={_repr.repr(v)}" for k, v in inner.keywords.items()]
+        return f"partial({', '.join(parts)})"
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
     return name if isinstance(name, str) else _repr.repr(func)
 
@@ -35,7 +43,7 @@ class Task(Generic[P, R_co]):
     :func:`functools.partial`, and never changes the original.
     """
 
-    __slots__ = ("_func", "_args", "_kwargs", "__weakref__")
+    __slots__ = ("__weakref__", "_args", "_func", "_kwargs")
 
     _func: Callable[..., R_co]
     _args: tuple[object, ...]
@@ -48,17 +56,9 @@ class Task(Generic[P, R_co]):
         kwargs: Mapping[str, object] | None = None,
     ) -> None:
         _check_callable(func)
-        if not isinstance(args, tuple):
-            raise TypeError(f"args must be a tuple, not {type(args).__name__}")
-        kwargs = {} if kwargs is None else kwargs
-        if not isinstance(kwargs, Mapping):
-            raise TypeError(f"kwargs must be a mapping, not {type(kwargs).__name__}")
-        for key in kwargs:
-            if not isinstance(key, str):
-                raise TypeError(f"kwargs keys must be strings, not {type(key).__name__}")
         object.__setattr__(self, "_func", func)
-        object.__setattr__(self, "_args", args)
-        object.__setattr__(self, "_kwargs", dict(kwargs))
+        object.__setattr__(self, "_args", _checked_args(args))
+        object.__setattr__(self, "_kwargs", _checked_kwargs(kwargs))
 
     @property
     def func(self) -> Callable[..., R_co]:
@@ -98,18 +98,34 @@ class Task(Generic[P, R_co]):
         return f"<Task {func_name(self._func)}({', '.join(parts)})>"
 
 
+def _checked_args(args: object) -> tuple[object, ...]:
+    if not isinstance(args, tuple):
+        raise TypeError(f"args must be a tuple, not {type(args).__name__}")
+    return cast("tuple[object, ...]", args)
+
+
+def _checked_kwargs(kwargs: object) -> dict[str, object]:
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, Mapping):
+        raise TypeError(f"kwargs must be a mapping, not {type(kwargs).__name__}")
+    checked: dict[str, object] = {}
+    for key, value in cast("Mapping[object, object]", kwargs).items():
+        if not isinstance(key, str):
+            raise TypeError(f"kwargs keys must be strings, not {type(key).__name__}")
+        checked[key] = value
+    return checked
+
+
 def _check_callable(func: object) -> None:
     if not callable(func):
         raise TypeError(f"create_task() needs a callable, got {type(func).__name__}: {_repr.repr(func)}")
-    call = getattr(func, "__call__", None)  # noqa: B004 - async __call__ on instances
-    if (
-        inspect.iscoroutinefunction(func)
-        or inspect.isasyncgenfunction(func)
-        or (not inspect.isroutine(func) and inspect.iscoroutinefunction(call))
-    ):
+    # An instance whose class has an async __call__ is as async as an `async def`.
+    candidates = (func, getattr(type(func), "__call__", None))  # noqa: B004
+    checks = (inspect.iscoroutinefunction, inspect.isasyncgenfunction)
+    if any(is_async(candidate) for candidate in candidates for is_async in checks):
         raise TypeError(
-            f"{func_name(func)} is an async function; syncio runs synchronous callables "
-            "(await it with asyncio instead)"
+            f"{func_name(func)} is an async function; syncio runs synchronous callables (await it with asyncio instead)"
         )
 
 
@@ -118,14 +134,14 @@ def create_task(func: Callable[P, T], /) -> Task[P, T]: ...
 @overload
 def create_task(func: Callable[[Unpack[Ts]], T], /, args: tuple[Unpack[Ts]]) -> Task[[], T]: ...
 @overload
-def create_task(
-    func: Callable[..., T], /, args: tuple[object, ...] = (), *, kwargs: Mapping[str, object]
-) -> Task[[], T]: ...
+def create_task(func: Callable[..., T], /, args: tuple[object, ...], kwargs: Mapping[str, object]) -> Task[[], T]: ...
+@overload
+def create_task(func: Callable[..., T], /, *, kwargs: Mapping[str, object]) -> Task[[], T]: ...
 def create_task(
     func: Callable[..., T],
     /,
-    args: tuple[object, ...] | None = None,
-    kwargs: Mapping[str, object] | None = None,
+    args: tuple[object, ...] = (),
+    kwargs: Mapping[str, object] = _NO_KWARGS,
 ) -> Task[Any, T]:
     """Build a :class:`Task`.
 
@@ -138,4 +154,4 @@ def create_task(
         TypeError: ``func`` is not callable or is an ``async`` function, ``args`` is
             not a tuple, or ``kwargs`` is not a mapping with string keys.
     """
-    return Task(func, () if args is None else args, kwargs)
+    return Task(func, args, kwargs)

@@ -48,19 +48,19 @@ def worker_main(
         frame = reader.read()
         if frame is None or frame.kind == STOP:
             break
-        key = f"task_{frame.index + 1}"
+        key = f"task_{frame.slot + 1}"
         if frame.kind == RUN_INHERITED:
             assert inherited is not None
-            task = inherited[frame.index]
+            task = inherited[frame.slot]
         else:
             try:
                 task = unpickle_task(frame.payload, key)
             except TaskUnpicklingError as exc:
-                write_frame(out, frame.index, *encode_outcome(key, False, TaskReturnException(exc)))
+                write_frame(out, frame.slot, *encode_outcome(key, False, TaskReturnException(exc)))
                 continue
         ok, value = run_task(task)
         del task
         kind, payload = encode_outcome(key, ok, value)
         del value
-        write_frame(out, frame.index, kind, payload)
+        write_frame(out, frame.slot, kind, payload)
     reader.close()

@@ -1,0 +1,216 @@
+"""What only the process gather has: pickling, start methods, worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+import taskfuncs
+from conftest import Gather, Snapshot
+from taskfuncs import add, hello
+
+import syncio
+from syncio import (
+    RemoteError,
+    RemoteTraceback,
+    TaskPicklingError,
+    TaskReturnException,
+    WorkerDiedError,
+    create_task,
+    gather,
+)
+
+
+def _failure(value: object) -> BaseException:
+    assert isinstance(value, TaskReturnException), value
+    return value.exception
+
+
+def test_each_task_runs_in_a_child_process(pgather: Gather) -> None:
+    results = pgather(*[create_task(taskfuncs.pid)() for _ in range(4)], max_workers=4)
+    pids = list(results)
+    assert os.getpid() not in pids
+    assert len(set(pids)) == 4  # no more tasks than workers: a worker each
+
+
+def test_workers_are_bounded_by_max_workers(pgather: Gather) -> None:
+    results = pgather(*[create_task(taskfuncs.pid)() for _ in range(50)], max_workers=2)
+    assert len(set(results)) <= 2
+
+
+def test_lambda_fails_only_its_slot_unless_forked(pgather: Gather, start_method: str) -> None:
+    results = pgather(create_task(hello)(0), create_task(lambda: 5)(), create_task(hello)(2))
+    assert results["task_1"] == "hello 1"
+    assert results["task_3"] == "hello 3"
+    if start_method == "fork":
+        assert results["task_2"] == 5  # inherited by the forked worker, never pickled
+        return
+    error = _failure(results["task_2"])
+    assert isinstance(error, TaskPicklingError)
+    message = str(error)
+    assert message.startswith(f"task_2 could not be sent to a '{start_method}' worker process: ")
+    assert "its function test_lambda_fails_only_its_slot_unless_forked.<locals>.<lambda> failed to pickle" in message
+    assert "Define the function and the classes of its arguments at module level" in message
+
+
+def test_unpicklable_argument_is_named(pgather: Gather, start_method: str) -> None:
+    lock = threading.Lock()
+    results = pgather(create_task(taskfuncs.identity)(lock), create_task(add)(2, 3))
+    assert results["task_2"] == 5
+    error = _failure(results["task_1"])
+    assert isinstance(error, TaskPicklingError)
+    if start_method == "fork":
+        # The forked worker inherits the argument; it is the returned lock that fails.
+        assert str(error).startswith("task_1's result (_thread.lock) could not be pickled")
+        return
+    assert "positional argument 0 (_thread.lock) failed to pickle" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("func", "type_name"),
+    [(taskfuncs.return_lock, "_thread.lock"), (taskfuncs.return_generator, "generator")],
+)
+def test_unpicklable_result_fails_only_its_slot(pgather: Gather, func: Any, type_name: str) -> None:
+    results = pgather(create_task(hello)(0), create_task(func)())
+    assert results["task_1"] == "hello 1"
+    error = _failure(results["task_2"])
+    assert isinstance(error, TaskPicklingError)
+    assert str(error).startswith(f"task_2's result ({type_name}) could not be pickled to send it back from the worker")
+
+
+def test_unrebuildable_exception_arrives_as_a_faithful_stand_in(pgather: Gather) -> None:
+    results = pgather(create_task(taskfuncs.raise_two_arg)(), create_task(hello)(1))
+    assert results["task_2"] == "hello 2"
+    failure = results["task_1"]
+    assert isinstance(failure, TaskReturnException)
+    error = failure.exception
+    assert isinstance(error, RemoteError)
+    assert error.type_name == "taskfuncs.TwoArgError"
+    assert error.message == "7: no rebuild"
+    assert "could not be unpickled in the parent" in error.reason
+    assert 'raise TwoArgError(7, "no rebuild")' in failure.traceback
+    assert str(error).startswith("taskfuncs.TwoArgError: 7: no rebuild (")
+
+
+def test_exception_copies_carry_the_worker_traceback_as_cause(pgather: Gather) -> None:
+    failure = pgather(create_task(taskfuncs.raise_value_error)("remote"))["task_1"]
+    error = _failure(failure)
+    assert isinstance(error.__cause__, RemoteTraceback)
+    assert "raise ValueError(message)" in str(error.__cause__)
+
+
+@pytest.mark.parametrize(
+    ("func", "arg", "exitcode", "signal_name"),
+    [
+        (taskfuncs.exit_with, 3, 3, None),
+        (taskfuncs.exit_with, 0, 0, None),
+        (taskfuncs.kill_self, signal.SIGKILL, -9, "SIGKILL"),
+        (taskfuncs.kill_self, signal.SIGSEGV, -11, "SIGSEGV"),
+    ],
+)
+def test_a_dead_worker_fails_only_its_task(
+    pgather: Gather, func: Any, arg: int, exitcode: int, signal_name: str | None
+) -> None:
+    tasks = [create_task(hello)(0), create_task(func)(arg), *[create_task(add)(i, 1) for i in range(6)]]
+    results = pgather(*tasks, max_workers=2)
+    assert results["task_1"] == "hello 1"
+    assert list(results)[2:] == [i + 1 for i in range(6)]  # queued behind the dead worker, still run
+    error = _failure(results["task_2"])
+    assert isinstance(error, WorkerDiedError)
+    assert error.exitcode == exitcode
+    assert error.signal_name == signal_name
+    assert isinstance(error.pid, int)
+    assert error.pid != os.getpid()
+    how = f"killed by {signal_name} (exit code {exitcode})" if signal_name else f"exited with code {exitcode}"
+    task_repr = f"<Task {func.__name__}({arg!r})>"
+    assert str(error) == f"task_2 ({task_repr}) was lost: worker process {error.pid} {how} while running it"
+
+
+def test_large_results_and_arguments_arrive_intact(pgather: Gather) -> None:
+    size = 48 * 1024 * 1024
+    data = taskfuncs.make_bytes(size, 3)
+    results = pgather(
+        create_task(taskfuncs.make_bytes)(size, 1),
+        create_task(taskfuncs.make_bytes)(size, 2),
+        create_task(taskfuncs.byte_sum)(data),
+        max_workers=2,
+    )
+    assert results["task_1"] == taskfuncs.make_bytes(size, 1)
+    assert results["task_2"] == taskfuncs.make_bytes(size, 2)
+    assert results["task_3"] == taskfuncs.byte_sum(data)
+
+
+def test_no_process_or_fd_is_left_behind(pgather: Gather, no_leaks: Snapshot) -> None:
+    for _ in range(3):
+        pgather(
+            create_task(hello)(0),
+            create_task(taskfuncs.raise_value_error)("x"),
+            create_task(taskfuncs.exit_with)(1),
+            create_task(taskfuncs.return_lock)(),
+        )
+        no_leaks.assert_unchanged()
+
+
+def test_mp_context_accepts_a_context_object(start_method: str) -> None:
+    results = gather(create_task(taskfuncs.pid)(), mp_context=multiprocessing.get_context(start_method))
+    assert isinstance(results["task_1"], int)
+
+
+def test_bad_mp_context_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown start method 'threads'; this platform has 'fork', "):
+        gather(create_task(add)(1, 2), mp_context="threads")
+    with pytest.raises(TypeError, match="mp_context must be a start method name or a multiprocessing context, not int"):
+        gather(create_task(add)(1, 2), mp_context=3)  # type: ignore[call-overload]
+
+
+def test_default_context_leaves_the_global_start_method_unset() -> None:
+    code = (
+        "import multiprocessing, syncio, os\n"
+        "r = syncio.gather(syncio.create_task(os.getpid)())\n"
+        "assert isinstance(r['task_1'], int)\n"
+        "print(multiprocessing.get_start_method(allow_none=True))\n"
+        "multiprocessing.set_start_method('spawn')\n"
+        "print(multiprocessing.get_start_method())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["None", "spawn"]
+
+
+def test_importing_syncio_starts_nothing() -> None:
+    code = (
+        "import threading, multiprocessing, os\n"
+        "before = (threading.active_count(), multiprocessing.active_children())\n"
+        "import syncio\n"
+        "assert (threading.active_count(), multiprocessing.active_children()) == before\n"
+        "print(multiprocessing.get_start_method(allow_none=True), sorted(syncio.__all__) == sorted(syncio.__all__))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["None", "True"]
+
+
+def test_worker_start_up_failure_is_reported_not_hung(tmp_path: Any) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import os, syncio\n"
+        "r = syncio.gather(syncio.create_task(os.getpid)(), mp_context='spawn')\n"
+        "print(repr(r['task_1'].exception))\n"
+    )
+    script.write_text(
+        "import os, syncio\n"
+        "r = syncio.gather(syncio.create_task(os.getpid)(), mp_context='spawn')\n"
+        "print(type(r['task_1'].exception).__name__, r['task_1'].exception)\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
+    assert out.stdout.startswith("WorkerDiedError task_1 did not run: worker process ")
+    assert "exited with code 1 while starting; under the 'spawn' start method" in out.stdout
+    assert "guard the script's entry point with `if __name__ == '__main__':`" in out.stdout
+
+
+def test_syncio_namespace() -> None:
+    assert syncio.gather is gather
