@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import types
+from pathlib import Path
+
+import pytest
 
 import syncio
 
@@ -42,3 +46,10 @@ def test_public_objects_say_they_come_from_syncio() -> None:
         obj = getattr(syncio, name)
         assert obj.__module__.startswith("syncio."), name
         assert obj.__doc__, f"{name} has no docstring"
+
+
+def test_tests_import_the_installed_package() -> None:
+    """Under tox the suite must exercise the installed wheel, not the source tree."""
+    if os.environ.get("SYNCIO_EXPECT_INSTALLED") != "1":
+        pytest.skip("only checked where the package is installed as a wheel (tox)")
+    assert "site-packages" in Path(syncio.__file__).parts
