@@ -52,6 +52,10 @@ def raise_custom(message: str, code: int) -> NoReturn:
     raise CustomError(message, code)
 
 
+def raise_type(exc_type: type[BaseException]) -> NoReturn:
+    raise exc_type("from the task")
+
+
 def raise_two_arg() -> NoReturn:
     raise TwoArgError(7, "no rebuild")
 

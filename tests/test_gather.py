@@ -83,15 +83,11 @@ def test_chained_exception_keeps_its_cause_text(any_gather: Gather) -> None:
 
 @pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt, GeneratorExit])
 def test_base_exceptions_are_contained_in_the_slot(any_gather: Gather, exc_type: type[BaseException]) -> None:
-    results = any_gather(create_task(_raise)(exc_type), create_task(add)(1, 1))
+    results = any_gather(create_task(taskfuncs.raise_type)(exc_type), create_task(add)(1, 1))
     failure = results["task_1"]
     assert isinstance(failure, TaskReturnException)
     assert type(failure.exception) is exc_type
     assert results["task_2"] == 2
-
-
-def _raise(exc_type: type[BaseException]) -> None:
-    raise exc_type("from the task")
 
 
 def test_a_returned_exception_is_a_result(any_gather: Gather) -> None:
