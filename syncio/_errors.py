@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import signal
+from typing import Optional
 
 __all__ = [
     "RemoteError",
@@ -34,11 +35,11 @@ class WorkerDiedError(RuntimeError):
         signal_name: the signal's name (``"SIGSEGV"``), or ``None`` for a normal exit.
     """
 
-    pid: int | None
-    exitcode: int | None
-    signal_name: str | None
+    pid: Optional[int]
+    exitcode: Optional[int]
+    signal_name: Optional[str]
 
-    def __init__(self, message: str, *, pid: int | None = None, exitcode: int | None = None) -> None:
+    def __init__(self, message: str, *, pid: Optional[int] = None, exitcode: Optional[int] = None) -> None:
         super().__init__(message)
         self.pid = pid
         self.exitcode = exitcode

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import time
 from multiprocessing.context import BaseContext
-from typing import Any, Sequence, TypeVar, overload
+from typing import Any, Optional, Sequence, TypeVar, Union, overload
 
 from typing_extensions import Never
 
@@ -169,9 +169,9 @@ def gather(
 ) -> TaskOutput[T]: ...
 def gather(
     *tasks: Task[[], Any],
-    mp_context: str | BaseContext | None = None,
-    max_workers: int | None = None,
-    timeout: float | None = None,
+    mp_context: Union[str, BaseContext, None] = None,
+    max_workers: Optional[int] = None,
+    timeout: Optional[float] = None,
 ) -> TaskOutput[Any]:
     """Run each task in a worker process; return every outcome by position.
 
@@ -263,8 +263,8 @@ def thread_gather(
 def thread_gather(*tasks: Task[[], T], max_workers: int | None = ..., timeout: float | None = ...) -> TaskOutput[T]: ...
 def thread_gather(
     *tasks: Task[[], Any],
-    max_workers: int | None = None,
-    timeout: float | None = None,
+    max_workers: Optional[int] = None,
+    timeout: Optional[float] = None,
 ) -> TaskOutput[Any]:
     """Run each task in a thread of this process; return every outcome by position.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import TYPE_CHECKING, TextIO, TypeVar, Union
+from typing import TYPE_CHECKING, Optional, TextIO, TypeVar, Union
 
 from typing_extensions import Literal, TypeIs, final
 
@@ -32,11 +32,11 @@ class TaskReturnException:
     exception: BaseException
     traceback: str
 
-    def __init__(self, exception: BaseException, traceback: str | None = None) -> None:
+    def __init__(self, exception: BaseException, traceback: Optional[str] = None) -> None:
         self.exception = exception
         self.traceback = _format(exception) if traceback is None else traceback
 
-    def print_exception(self, file: TextIO | None = None) -> None:
+    def print_exception(self, file: Optional[TextIO] = None) -> None:
         """Print the task's traceback (the worker's, for process tasks) to ``file`` or stderr."""
         print(self.traceback, end="", file=sys.stderr if file is None else file)
 

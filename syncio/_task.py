@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import inspect
 import reprlib
+import sys
+import typing
 from types import MappingProxyType
-from typing import Any, Callable, Generic, Mapping, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, TypeVar, cast, overload
 
 from typing_extensions import ParamSpec, TypeVarTuple, Unpack
 
@@ -53,7 +55,7 @@ class Task(Generic[P, R_co]):
         self,
         func: Callable[..., R_co],
         args: tuple[object, ...] = (),
-        kwargs: Mapping[str, object] | None = None,
+        kwargs: Optional[Mapping[str, object]] = None,
     ) -> None:
         _check_callable(func)
         object.__setattr__(self, "_func", func)
@@ -91,6 +93,16 @@ class Task(Generic[P, R_co]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Task, (self._func, self._args, self._kwargs))
+
+    if not TYPE_CHECKING and sys.version_info < (3, 10):
+        # Python 3.9's Generic rejects a parameter list, so `Task[[int], str]` (in an
+        # annotation evaluated at run time) would raise; build the alias as 3.10 does.
+        def __class_getitem__(cls, params):
+            if isinstance(params, tuple) and len(params) == 2 and isinstance(params[0], list):
+                return typing._GenericAlias(cls, (tuple(params[0]), params[1]))
+            if isinstance(params, tuple) and len(params) == 2 and params[0] is Ellipsis:
+                return typing._GenericAlias(cls, params)
+            return super().__class_getitem__(params)
 
     def __repr__(self) -> str:
         parts = [_repr.repr(a) for a in self._args]

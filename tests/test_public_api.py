@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import sys
 import types
+import typing
 from pathlib import Path
 
 import pytest
@@ -53,3 +56,35 @@ def test_tests_import_the_installed_package() -> None:
     if os.environ.get("SYNCIO_EXPECT_INSTALLED") != "1":
         pytest.skip("only checked where the package is installed as a wheel (tox)")
     assert "site-packages" in Path(syncio.__file__).parts
+
+
+def _public_callables() -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = []
+    for name in syncio.__all__:
+        obj = getattr(syncio, name)
+        found.append((name, obj))
+        if isinstance(obj, type):
+            found += [(f"{name}.{attr}", value) for attr, value in vars(obj).items() if inspect.isfunction(value)]
+    return found
+
+
+@pytest.mark.parametrize(("name", "obj"), _public_callables())
+def test_annotations_evaluate_at_run_time(name: str, obj: object) -> None:
+    """typing.get_type_hints works on every public object, Python 3.9 included.
+
+    The one exception is Python 3.9's own: its typing cannot evaluate ``P.args`` of a
+    ParamSpec (from typing_extensions) in any library, so ``Task.__call__`` is checked
+    to fail in exactly that way there.
+    """
+    if name == "Task.__call__" and sys.version_info < (3, 10):
+        with pytest.raises(TypeError, match=r"Got P\.args"):
+            typing.get_type_hints(obj)
+        return
+    typing.get_type_hints(obj)
+
+
+def test_task_subscripts_at_run_time() -> None:
+    alias = syncio.Task[[int, str], float]
+    assert typing.get_origin(alias) is syncio.Task
+    assert typing.get_args(syncio.Task[[], int])[-1] is int
+    assert typing.get_origin(syncio.TaskOutput[int]) is syncio.TaskOutput
