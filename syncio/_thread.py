@@ -6,7 +6,7 @@ import threading
 import time
 from collections import deque
 from queue import Empty, SimpleQueue
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ._errors import TaskTimeoutError
 from ._outcome import TaskReturnException, run_task
@@ -14,19 +14,24 @@ from ._task import Task
 
 __all__ = ["run_in_threads"]
 
+_MISSING = object()
+
 
 def run_in_threads(
     tasks: Sequence[Task[[], object]],
     max_workers: int,
-    deadline: float | None,
+    deadline: Optional[float],
 ) -> list[object]:
     """Run ``tasks`` in at most ``max_workers`` threads; return outcomes by position.
 
     A thread is only started while tasks are still waiting, so many quick tasks use a
-    few threads and many blocking ones use up to ``max_workers``. Threads cannot be
-    killed: when the deadline passes, the unfinished slots get a timeout error, the
-    threads stop taking new tasks, and the ones still busy are abandoned (they are
-    daemon threads, so they never keep the interpreter from exiting).
+    few threads and many blocking ones use up to ``max_workers``. Outcomes come back
+    over one queue, tagged with the task's position.
+
+    Threads cannot be killed: when the deadline passes, the unfinished slots get a
+    timeout error, the threads stop taking new tasks, and the ones still busy are
+    abandoned (they are daemon threads, so they never keep the interpreter from
+    exiting). Otherwise every thread has ended by the time this returns.
     """
     todo: deque[int] = deque(range(len(tasks)))
     done: SimpleQueue[tuple[int, object]] = SimpleQueue()
@@ -35,40 +40,49 @@ def run_in_threads(
     def work() -> None:
         while not stop.is_set():
             try:
-                index = todo.popleft()  # deque.popleft is atomic: no lock needed
+                slot = todo.popleft()  # deque.popleft is atomic: no lock needed
             except IndexError:
                 return
-            _, value = run_task(tasks[index])
-            done.put((index, value))
+            done.put((slot, run_task(tasks[slot])[1]))
 
-    started = 0
-    while todo and started < max_workers:
-        started += 1
-        threading.Thread(target=work, name=f"syncio-thread-{started}", daemon=True).start()
+    threads: list[threading.Thread] = []
+    while todo and len(threads) < max_workers:
+        thread = threading.Thread(target=work, name=f"syncio-thread-{len(threads) + 1}", daemon=True)
+        thread.start()
+        threads.append(thread)
 
-    results: list[object] = [None] * len(tasks)
-    finished = [False] * len(tasks)
+    results: list[object] = [_MISSING] * len(tasks)
+    pending = len(tasks)
     try:
-        for _ in range(len(tasks)):
+        while pending:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            index, value = done.get(timeout=timeout)
-            results[index] = value
-            finished[index] = True
-    except Empty:
-        stop.set()
-        not_started = set(todo)
-        while True:  # keep what finished while we were timing out
             try:
-                index, value = done.get_nowait()
+                slot, value = done.get(timeout=timeout)
             except Empty:
                 break
-            results[index] = value
-            finished[index] = True
-        for index, was_finished in enumerate(finished):
-            if not was_finished:
-                what = "did not start" if index in not_started else "did not finish"
-                error = TaskTimeoutError(f"task_{index + 1} {what} before the gather's timeout expired")
-                results[index] = TaskReturnException(error)
+            results[slot] = value
+            pending -= 1
     finally:
-        stop.set()
+        stop.set()  # also on KeyboardInterrupt: threads take no new task
+    if not pending:
+        for thread in threads:
+            thread.join()  # each has finished its last task and is returning
+        return results
+    not_started = set(todo)
+    for slot, value in _drain(done):  # keep what finished while we were timing out
+        results[slot] = value
+    for slot, value in enumerate(results):
+        if value is _MISSING:
+            what = "did not start" if slot in not_started else "did not finish"
+            error = TaskTimeoutError(f"task_{slot + 1} {what} before the gather's timeout expired")
+            results[slot] = TaskReturnException(error)
     return results
+
+
+def _drain(queue: SimpleQueue[tuple[int, object]]) -> list[tuple[int, object]]:
+    items: list[tuple[int, object]] = []
+    while True:
+        try:
+            items.append(queue.get_nowait())
+        except Empty:
+            return items
