@@ -56,11 +56,10 @@ def run_in_threads(
     try:
         while pending:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                slot, value = done.get(timeout=timeout)
-            except Empty:
+            item = _get(done, timeout)
+            if item is None:
                 break
-            results[slot] = value
+            results[item[0]] = item[1]
             pending -= 1
     finally:
         stop.set()  # also on KeyboardInterrupt: threads take no new task
@@ -77,6 +76,13 @@ def run_in_threads(
             error = TaskTimeoutError(f"task_{slot + 1} {what} before the gather's timeout expired")
             results[slot] = TaskReturnException(error)
     return results
+
+
+def _get(queue: SimpleQueue[tuple[int, object]], timeout: Optional[float]) -> Optional[tuple[int, object]]:
+    try:
+        return queue.get(timeout=timeout)
+    except Empty:
+        return None
 
 
 def _drain(queue: SimpleQueue[tuple[int, object]]) -> list[tuple[int, object]]:
