@@ -17,13 +17,15 @@ so forking a worker is never unsafe because of syncio.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
+import signal
 import time
 from collections import deque
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Sequence, cast
+from typing import Any, Optional, Sequence, cast
 
 from ._channel import (
     READY,
@@ -40,12 +42,12 @@ from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError, descr
 from ._outcome import TaskReturnException
 from ._pickling import decode_outcome, pickle_task
 from ._task import Task
-from ._worker import worker_main
+from ._worker import IDLE, PHASES, worker_main
 
 __all__ = ["run_in_processes"]
 
 _MISSING = object()
-_TERMINATE_GRACE = 1.0  # seconds a worker gets to exit after SIGTERM before SIGKILL
+_TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIGKILL
 
 
 def key_of(index: int) -> str:
@@ -53,19 +55,35 @@ def key_of(index: int) -> str:
 
 
 class _Worker:
-    __slots__ = ("conns", "outstanding", "process", "reader", "ready", "sentinel", "writer")
+    __slots__ = ("conns", "doomed", "outstanding", "process", "reader", "ready", "seat", "sentinel", "writer")
 
-    def __init__(self, ctx: BaseContext, number: int, inherited: Sequence[Task[[], object]] | None) -> None:
+    def __init__(
+        self,
+        ctx: BaseContext,
+        seat: int,
+        number: int,
+        inherited: Optional[Sequence[Task[[], object]]],
+        status: Any,
+    ) -> None:
         task_r, task_w = ctx.Pipe(duplex=False)
         result_r, result_w = ctx.Pipe(duplex=False)
-        self.conns = (task_w, result_r)
+        lifeline_r, lifeline_w = ctx.Pipe(duplex=False)  # see _worker._die_with_parent
+        self.conns = (task_w, result_r, lifeline_w)
         for conn in self.conns:
-            enlarge_pipe(conn.fileno())
             remember_parent_fd(conn.fileno())
+        enlarge_pipe(task_w.fileno())
+        enlarge_pipe(result_r.fileno())
         process_class = cast("type[BaseProcess]", getattr(ctx, "Process"))  # noqa: B009 - untyped on BaseContext
         self.process = process_class(
             target=worker_main,
-            args=(task_r, result_w, inherited),
+            kwargs={
+                "task_conn": task_r,
+                "result_conn": result_w,
+                "lifeline": lifeline_r,
+                "inherited": inherited,
+                "status": status,
+                "seat": seat,
+            },
             name=f"syncio-worker-{number}",
             daemon=False,  # tasks may start processes of their own
         )
@@ -77,13 +95,31 @@ class _Worker:
         finally:
             task_r.close()
             result_w.close()
+            lifeline_r.close()
         os.set_blocking(task_w.fileno(), False)
         os.set_blocking(result_r.fileno(), False)
         self.writer = FrameWriter(task_w.fileno())
         self.reader = FrameReader(result_r.fileno())
         self.sentinel: int = self.process.sentinel
         self.outstanding: deque[int] = deque()
+        self.seat = seat
         self.ready = False
+        self.doomed = False  # being stopped by signal: timeout, interrupt or error
+
+    def signal_group(self, signum: int) -> None:
+        """Signal the worker and every process its tasks started in its group."""
+        pid = self.process.pid
+        if pid is None:
+            return
+        try:
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            # No such group: the worker had not made its own yet, or it is all gone.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+        except PermissionError:  # a grandchild changed its credentials; the worker still goes
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     def close_pipes(self) -> None:
         for conn in self.conns:
@@ -98,7 +134,7 @@ class _ProcessGather:
         tasks: Sequence[Task[[], object]],
         ctx: BaseContext,
         max_workers: int,
-        deadline: float | None,
+        deadline: Optional[float],
     ) -> None:
         self.tasks = tasks
         self.ctx = ctx
@@ -110,6 +146,9 @@ class _ProcessGather:
         self.remaining = len(tasks)
         self.todo: deque[int] = deque(range(len(tasks)))
         self.workers: list[_Worker] = []
+        self.free_seats = list(range(self.max_workers - 1, -1, -1))
+        self.status: Any = ctx.RawArray("q", 2 * self.max_workers)
+        self.retried: set[int] = set()
         self.started = 0
         self.selector = selectors.DefaultSelector()
 
@@ -138,6 +177,10 @@ class _ProcessGather:
                     else:
                         self._reap(worker)
             return self.results
+        except BaseException:
+            for worker in self.workers:
+                worker.doomed = True
+            raise
         finally:
             self._shutdown()
             forget_parent_fd(self.selector.fileno())
@@ -145,33 +188,34 @@ class _ProcessGather:
 
     def _start_worker(self) -> _Worker:
         self.started += 1
-        worker = _Worker(self.ctx, self.started, self.tasks if self.inherit else None)
+        seat = self.free_seats.pop()
+        self.status[2 * seat] = self.status[2 * seat + 1] = 0
+        worker = _Worker(self.ctx, seat, self.started, self.tasks if self.inherit else None, self.status)
         self.workers.append(worker)
         self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
         self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
         return worker
 
     def _shutdown(self) -> None:
-        """Stop every worker: politely if idle, by signal if still busy; reap all."""
-        busy: list[_Worker] = []
+        """Stop every worker: with STOP if idle, by signal to its group if not; reap all."""
+        doomed: list[_Worker] = []
         for worker in self.workers:
-            if worker.outstanding or not worker.process.is_alive():
-                busy.append(worker)
+            if worker.doomed or worker.outstanding:
+                doomed.append(worker)
                 continue
             worker.writer.send(0, STOP)
             try:
                 worker.writer.flush()
             except OSError:
-                busy.append(worker)
-        for worker in busy:
-            if worker.process.is_alive():
-                worker.process.terminate()
+                doomed.append(worker)
+        for worker in doomed:
+            worker.signal_group(signal.SIGTERM)
         give_up = time.monotonic() + _TERMINATE_GRACE
-        for worker in self.workers:
+        for worker in doomed:
             worker.process.join(max(0.0, give_up - time.monotonic()))
-            if worker.process.exitcode is None:
-                worker.process.kill()
-                worker.process.join()
+            worker.signal_group(signal.SIGKILL)  # it, or whatever of its group ignored SIGTERM
+        for worker in self.workers:
+            worker.process.join()
             worker.close_pipes()
             worker.process.close()
         self.workers.clear()
@@ -236,47 +280,57 @@ class _ProcessGather:
         while worker.reader.fd in self.selector.get_map() and self._read(worker, dispatch=False):
             if not _readable(worker.reader.fd):
                 break
+        worker.signal_group(signal.SIGKILL)  # what its task started must not outlive it
         worker.process.join()
         exitcode = worker.process.exitcode
         pid = worker.process.pid
-        if worker.reader.fd in self.selector.get_map():
-            self.selector.unregister(worker.reader.fd)
-        if worker.writer.fd in self.selector.get_map():
-            self.selector.unregister(worker.writer.fd)
-        self.selector.unregister(worker.sentinel)
+        in_hand, phase = self.status[2 * worker.seat], self.status[2 * worker.seat + 1]
+        for fd in (worker.reader.fd, worker.writer.fd, worker.sentinel):
+            if fd in self.selector.get_map():
+                self.selector.unregister(fd)
         self.workers.remove(worker)
+        self.free_seats.append(worker.seat)
         worker.close_pipes()
         worker.process.close()
+        how = f"worker process {pid} {describe_exit(exitcode)}"
         if not worker.ready:
-            # It never got as far as reading a task: every worker started the same way
-            # would die the same way, so fail what is left instead of retrying forever.
-            hint = ""
-            if self.method != "fork":
-                hint = (
-                    f"; under the {self.method!r} start method the worker imports the main "
-                    "module again: guard the script's entry point with "
-                    "`if __name__ == '__main__':` and check it imports cleanly"
-                )
-            pending = list(worker.outstanding) + list(self.todo)
-            worker.outstanding.clear()
-            self.todo.clear()
-            for index in pending:
-                message = (
-                    f"{key_of(index)} did not run: worker process {pid} {describe_exit(exitcode)} while starting{hint}"
-                )
-                self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
+            self._fail_start_up(worker, how, pid, exitcode)
             return
         if worker.outstanding:
             index = worker.outstanding.popleft()
-            message = (
-                f"{key_of(index)} ({self.tasks[index]!r}) was lost: "
-                f"worker process {pid} {describe_exit(exitcode)} while running it"
-            )
-            self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
+            if in_hand == index + 1 and phase != IDLE:
+                message = f"{key_of(index)} ({self.tasks[index]!r}) was lost: {how} {PHASES[phase]}"
+                self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
+            elif index not in self.retried:
+                # Killed from outside before it began this task: the task never ran,
+                # so running it on another worker repeats nothing. Once only, so a
+                # task is never retried forever.
+                self.retried.add(index)
+                worker.outstanding.appendleft(index)
+            else:
+                message = f"{key_of(index)} ({self.tasks[index]!r}) did not run: {how} twice before starting it"
+                self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
             self.todo.extendleft(reversed(worker.outstanding))
             worker.outstanding.clear()
         if self.todo and len(self.workers) < self.max_workers:
             self._dispatch(self._start_worker())
+
+    def _fail_start_up(self, worker: _Worker, how: str, pid: Optional[int], exitcode: Optional[int]) -> None:
+        # It never got as far as reading a task: every worker started the same way
+        # would die the same way, so fail what is left instead of retrying forever.
+        hint = ""
+        if self.method != "fork":
+            hint = (
+                f"; under the {self.method!r} start method the worker imports the main "
+                "module again: guard the script's entry point with "
+                "`if __name__ == '__main__':` and check it imports cleanly"
+            )
+        pending = list(worker.outstanding) + list(self.todo)
+        worker.outstanding.clear()
+        self.todo.clear()
+        for index in pending:
+            message = f"{key_of(index)} did not run: {how} while starting{hint}"
+            self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
 
     def _finish(self, index: int, value: object) -> None:
         self.results[index] = value
@@ -284,13 +338,18 @@ class _ProcessGather:
 
     def _expire(self) -> None:
         """The deadline passed: keep finished results, time out everything else."""
+        for worker in list(self.workers):
+            # Results that arrived at the last moment still count.
+            if worker.reader.fd in self.selector.get_map() and _readable(worker.reader.fd):
+                self._read(worker, dispatch=False)
         for worker in self.workers:
             if worker.outstanding:
                 running = worker.outstanding.popleft()
                 self._timeout(running, "did not finish")
                 self.todo.extendleft(reversed(worker.outstanding))
                 worker.outstanding.clear()
-                worker.process.terminate()
+                worker.doomed = True
+                worker.signal_group(signal.SIGTERM)
         for index in self.todo:
             self._timeout(index, "did not start")
         self.todo.clear()
@@ -310,7 +369,7 @@ def run_in_processes(
     tasks: Sequence[Task[[], object]],
     ctx: BaseContext,
     max_workers: int,
-    deadline: float | None,
+    deadline: Optional[float],
 ) -> list[object]:
     """Run ``tasks`` in at most ``max_workers`` processes; return outcomes by position."""
     if not tasks:

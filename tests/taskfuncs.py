@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
-from typing import NoReturn
+import time
+from typing import Any, NoReturn
 
 
 def hello(n: int) -> str:
@@ -102,3 +105,147 @@ def wait_for_fifo_then_signal(index: int, directory: str, last: int) -> int:
 
 
 SIGKILL = signal.SIGKILL
+
+
+# -- fault injection ------------------------------------------------------------
+
+
+def sleep_for(seconds: float) -> float:
+    time.sleep(seconds)  # a task that hangs; the gather's timeout must end it
+    return seconds
+
+
+def report_pid_then_hang(fifo: str) -> None:
+    """Write this worker's pid to ``fifo`` (the test blocks reading it), then hang."""
+    with open(fifo, "w") as out:
+        out.write(f"{os.getpid()}\n")
+    time.sleep(3600)
+
+
+def report_pid_then_return_big(fifo: str, size: int) -> bytes:
+    with open(fifo, "w") as out:
+        out.write(f"{os.getpid()}\n")
+    return bytes(size)
+
+
+def ignore_sigterm_then_hang() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(3600)
+
+
+def start_child_then_hang(pid_file: str) -> None:
+    """Start a grandchild process, record its pid, then hang: a timeout must end both."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    with open(pid_file, "w") as out:
+        out.write(str(child.pid))
+    time.sleep(3600)
+
+
+def allocate_under_limit(limit: int, size: int) -> int:
+    """Raise MemoryError by allocating past an address-space limit, then lift the limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        return len(bytearray(size))
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def abort() -> NoReturn:
+    os.abort()
+
+
+def acquire(lock: Any) -> bool:
+    return bool(lock.acquire())
+
+
+class Trap:
+    """Misbehaves when pickled or unpickled, at the step named by ``mode``.
+
+    Modes: ``pickle-error`` / ``pickle-exit`` / ``pickle-crash`` misbehave in
+    ``__reduce__`` (pickling); ``unpickle-error`` / ``unpickle-exit`` /
+    ``unpickle-crash`` misbehave when rebuilt, but only in a process other than
+    ``home`` (so a worker, never the test process); ``parent-error`` and
+    ``parent-systemexit`` misbehave when rebuilt in ``home`` (the parent).
+    """
+
+    def __init__(self, mode: str, home: int) -> None:
+        self.mode = mode
+        self.home = home
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        if self.mode.startswith("pickle-"):
+            _misbehave(self.mode.split("-", 1)[1])
+        return (_rebuild_trap, (self.mode, self.home))
+
+
+def _rebuild_trap(mode: str, home: int) -> Trap:
+    in_home = os.getpid() == home
+    if mode.startswith("unpickle-") and not in_home:
+        _misbehave(mode.split("-", 1)[1])
+    if mode == "parent-error" and in_home:
+        raise ValueError("refusing to unpickle in the parent")
+    if mode == "parent-systemexit" and in_home:
+        raise SystemExit(3)
+    return Trap(mode, home)
+
+
+def _misbehave(how: str) -> None:
+    if how == "error":
+        raise ValueError(f"trap: {how}")
+    if how == "exit":
+        os._exit(7)
+    if how == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def make_trap(mode: str, home: int) -> Trap:
+    return Trap(mode, home)
+
+
+def describe(value: object) -> str:
+    return type(value).__name__
+
+
+class UnpicklableAttributeError(Exception):
+    """Carries a lock, so it cannot be pickled."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+def raise_unpicklable() -> NoReturn:
+    raise UnpicklableAttributeError("has a lock")
+
+
+def nested_gather(method: str, values: list[int]) -> list[object]:
+    from syncio import create_task, gather
+
+    return list(gather(*[create_task(add)(v, v) for v in values], mp_context=method))
+
+
+def nested_thread_gather(values: list[int]) -> list[object]:
+    from syncio import create_task, thread_gather
+
+    return list(thread_gather(*[create_task(add)(v, 1) for v in values]))
+
+
+def nested_pool(method: str) -> list[int]:
+    import multiprocessing
+
+    with multiprocessing.get_context(method).Pool(2) as pool:
+        return pool.map(abs, [-1, -2, -3])
+
+
+def nested_process(method: str) -> int | None:
+    import multiprocessing
+    from multiprocessing.process import BaseProcess
+
+    context: Any = multiprocessing.get_context(method)
+    process: BaseProcess = context.Process(target=time.sleep, args=(0,))
+    process.start()
+    process.join()
+    return process.exitcode
