@@ -44,7 +44,7 @@ from ._pickling import decode_outcome, pickle_task
 from ._task import Task
 from ._worker import IDLE, PHASES, worker_main
 
-__all__ = ["run_in_processes"]
+__all__ = ["WorkerPool", "run_in_processes"]
 
 _MISSING = object()
 _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIGKILL
@@ -128,41 +128,61 @@ class _Worker:
                 conn.close()
 
 
-class _ProcessGather:
+class WorkerPool:
+    """Live worker processes and the loop that drives them, for one gather at a time.
+
+    A plain ``gather`` makes a pool for its own tasks and closes it on return; a
+    :class:`~syncio.Runner` keeps one open so its workers serve many calls. Workers are
+    started lazily, at most ``max_workers`` at once; one that dies is replaced when
+    there is work for it.
+    """
+
     def __init__(
         self,
-        tasks: Sequence[Task[[], object]],
         ctx: BaseContext,
         max_workers: int,
-        deadline: Optional[float],
+        inherited: Optional[Sequence[Task[[], object]]] = None,
     ) -> None:
-        self.tasks = tasks
         self.ctx = ctx
         self.method: str = ctx.get_start_method()
-        self.inherit = self.method == "fork"
-        self.max_workers = min(max_workers, len(tasks))
-        self.deadline = deadline
-        self.results: list[object] = [_MISSING] * len(tasks)
-        self.remaining = len(tasks)
-        self.todo: deque[int] = deque(range(len(tasks)))
+        self.max_workers = max_workers
+        # Under fork, a pool made for one call's tasks hands them to its workers at
+        # fork time: a task is then sent as its index and never pickled.
+        self.inherited = inherited if self.method == "fork" else None
         self.workers: list[_Worker] = []
-        self.free_seats = list(range(self.max_workers - 1, -1, -1))
-        self.status: Any = ctx.RawArray("q", 2 * self.max_workers)
-        self.retried: set[int] = set()
+        self.free_seats = list(range(max_workers - 1, -1, -1))
+        self.status: Any = ctx.RawArray("q", 2 * max_workers)
         self.started = 0
         self.selector = selectors.DefaultSelector()
+        remember_parent_fd(self.selector.fileno())
+        # The call being run:
+        self.tasks: Sequence[Task[[], object]] = ()
+        self.results: list[object] = []
+        self.remaining = 0
+        self.todo: deque[int] = deque()
+        self.retried: set[int] = set()
+        self.deadline: Optional[float] = None
 
     # -- life cycle ---------------------------------------------------------------
 
-    def run(self) -> list[object]:
-        remember_parent_fd(self.selector.fileno())
+    def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
+        """Run ``tasks`` on the pool's workers; return their outcomes by position.
+
+        Workers still busy when the call ends (deadline, interrupt, error) are stopped
+        by signal; idle ones stay for the next call.
+        """
+        self.tasks, self.deadline = tasks, deadline
+        self.results = [_MISSING] * len(tasks)
+        self.remaining = len(tasks)
+        self.todo = deque(range(len(tasks)))
+        self.retried = set()
         try:
-            while len(self.workers) < self.max_workers:
+            while len(self.workers) < min(self.max_workers, len(tasks)):
                 self._start_worker()
             for worker in list(self.workers):
                 self._dispatch(worker)
             while self.remaining:
-                timeout = None if self.deadline is None else self.deadline - time.monotonic()
+                timeout = None if deadline is None else deadline - time.monotonic()
                 if timeout is not None and timeout <= 0:
                     self._expire()
                     break
@@ -179,10 +199,17 @@ class _ProcessGather:
             return self.results
         except BaseException:
             for worker in self.workers:
-                worker.doomed = True
+                worker.doomed = worker.doomed or bool(worker.outstanding or worker.writer.pending)
             raise
         finally:
-            self._shutdown()
+            self._stop([worker for worker in self.workers if worker.doomed])
+            self.tasks, self.results = (), []
+
+    def close(self) -> None:
+        """Stop every worker (STOP if idle, signals if not) and release the pool."""
+        try:
+            self._stop(list(self.workers))
+        finally:
             forget_parent_fd(self.selector.fileno())
             self.selector.close()
 
@@ -190,16 +217,16 @@ class _ProcessGather:
         self.started += 1
         seat = self.free_seats.pop()
         self.status[2 * seat] = self.status[2 * seat + 1] = 0
-        worker = _Worker(self.ctx, seat, self.started, self.tasks if self.inherit else None, self.status)
+        worker = _Worker(self.ctx, seat, self.started, self.inherited, self.status)
         self.workers.append(worker)
         self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
         self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
         return worker
 
-    def _shutdown(self) -> None:
-        """Stop every worker: with STOP if idle, by signal to its group if not; reap all."""
+    def _stop(self, workers: list[_Worker]) -> None:
+        """Stop ``workers``: with STOP if idle, by signal to the group if not; reap them."""
         doomed: list[_Worker] = []
-        for worker in self.workers:
+        for worker in workers:
             if worker.doomed or worker.outstanding:
                 doomed.append(worker)
                 continue
@@ -214,11 +241,19 @@ class _ProcessGather:
         for worker in doomed:
             worker.process.join(max(0.0, give_up - time.monotonic()))
             worker.signal_group(signal.SIGKILL)  # it, or whatever of its group ignored SIGTERM
-        for worker in self.workers:
+        for worker in workers:
             worker.process.join()
-            worker.close_pipes()
-            worker.process.close()
-        self.workers.clear()
+            self._forget(worker)
+
+    def _forget(self, worker: _Worker) -> None:
+        """Release a worker that has exited and been joined."""
+        for fd in (worker.reader.fd, worker.writer.fd, worker.sentinel):
+            if fd in self.selector.get_map():
+                self.selector.unregister(fd)
+        self.workers.remove(worker)
+        self.free_seats.append(worker.seat)
+        worker.close_pipes()
+        worker.process.close()
 
     # -- events -------------------------------------------------------------------
 
@@ -229,9 +264,10 @@ class _ProcessGather:
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
         size = max(1, len(self.todo) // (2 * len(self.workers)))
+        inherited = self.inherited is self.tasks
         while size and self.todo:
             index = self.todo.popleft()
-            if self.inherit:
+            if inherited:
                 worker.writer.send(index, RUN_INHERITED)
             else:
                 try:
@@ -285,13 +321,7 @@ class _ProcessGather:
         exitcode = worker.process.exitcode
         pid = worker.process.pid
         in_hand, phase = self.status[2 * worker.seat], self.status[2 * worker.seat + 1]
-        for fd in (worker.reader.fd, worker.writer.fd, worker.sentinel):
-            if fd in self.selector.get_map():
-                self.selector.unregister(fd)
-        self.workers.remove(worker)
-        self.free_seats.append(worker.seat)
-        worker.close_pipes()
-        worker.process.close()
+        self._forget(worker)
         how = f"worker process {pid} {describe_exit(exitcode)}"
         if not worker.ready:
             self._fail_start_up(worker, how, pid, exitcode)
@@ -371,7 +401,11 @@ def run_in_processes(
     max_workers: int,
     deadline: Optional[float],
 ) -> list[object]:
-    """Run ``tasks`` in at most ``max_workers`` processes; return outcomes by position."""
+    """Run ``tasks`` in a pool of at most ``max_workers`` processes made for this call."""
     if not tasks:
         return []
-    return _ProcessGather(tasks, ctx, max_workers, deadline).run()
+    pool = WorkerPool(ctx, min(max_workers, len(tasks)), inherited=tasks)
+    try:
+        return pool.run(tasks, deadline)
+    finally:
+        pool.close()

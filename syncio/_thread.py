@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from queue import Empty, SimpleQueue
 from typing import Optional, Sequence
 
@@ -12,70 +11,105 @@ from ._errors import TaskTimeoutError
 from ._outcome import TaskReturnException, run_task
 from ._task import Task
 
-__all__ = ["run_in_threads"]
+__all__ = ["ThreadPool", "run_in_threads"]
 
 _MISSING = object()
 
 
-def run_in_threads(
-    tasks: Sequence[Task[[], object]],
-    max_workers: int,
-    deadline: Optional[float],
-) -> list[object]:
-    """Run ``tasks`` in at most ``max_workers`` threads; return outcomes by position.
+class _Call:
+    """One gather's share of the pool: its outcome queue, what started, its cancel flag."""
 
-    A thread is only started while tasks are still waiting, so many quick tasks use a
-    few threads and many blocking ones use up to ``max_workers``. Outcomes come back
-    over one queue, tagged with the task's position.
+    __slots__ = ("cancelled", "done", "started")
 
-    Threads cannot be killed: when the deadline passes, the unfinished slots get a
-    timeout error, the threads stop taking new tasks, and the ones still busy are
-    abandoned (they are daemon threads, so they never keep the interpreter from
-    exiting). Otherwise every thread has ended by the time this returns.
+    def __init__(self) -> None:
+        self.done: SimpleQueue[tuple[int, object]] = SimpleQueue()
+        self.started: set[int] = set()
+        self.cancelled = threading.Event()
+
+
+class ThreadPool:
+    """Daemon threads that take ``(call, slot, task)`` work items from one queue.
+
+    A thread is started only while work waits that the running threads did not take,
+    so many quick tasks use a thread or two and many blocking ones up to
+    ``max_workers``. Growth happens when a call starts: work that turns blocking
+    later runs on the threads there are. Outcomes go back over the call's own queue,
+    tagged with the task's position.
     """
-    todo: deque[int] = deque(range(len(tasks)))
-    done: SimpleQueue[tuple[int, object]] = SimpleQueue()
-    stop = threading.Event()
 
-    def work() -> None:
-        while not stop.is_set():
-            try:
-                slot = todo.popleft()  # deque.popleft is atomic: no lock needed
-            except IndexError:
-                return
-            done.put((slot, run_task(tasks[slot])[1]))
+    def __init__(self, max_workers: int) -> None:
+        self.max_workers = max_workers
+        self.abandoned = False  # a timed-out call left threads busy
+        self._work: SimpleQueue[Optional[tuple[_Call, int, Task[[], object]]]] = SimpleQueue()
+        self._threads: list[threading.Thread] = []
 
-    threads: list[threading.Thread] = []
-    while todo and len(threads) < max_workers:
-        thread = threading.Thread(target=work, name=f"syncio-thread-{len(threads) + 1}", daemon=True)
-        thread.start()
-        threads.append(thread)
-
-    results: list[object] = [_MISSING] * len(tasks)
-    pending = len(tasks)
-    try:
-        while pending:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            item = _get(done, timeout)
+    def _worker(self) -> None:
+        while True:
+            item = self._work.get()
             if item is None:
-                break
-            results[item[0]] = item[1]
-            pending -= 1
-    finally:
-        stop.set()  # also on KeyboardInterrupt: threads take no new task
-    if not pending:
-        for thread in threads:
-            thread.join()  # each has finished its last task and is returning
+                return
+            call, slot, task = item
+            if not call.cancelled.is_set():
+                call.started.add(slot)
+                call.done.put((slot, run_task(task)[1]))
+            del item, call, task
+
+    def _grow(self) -> None:
+        """Start threads while work is still waiting.
+
+        ``Thread.start()`` waits until the new thread runs, which hands it the GIL:
+        quick tasks drain the queue during that turn and stop the growth after a
+        thread or two, blocking ones leave it full and the pool grows to
+        ``max_workers``.
+        """
+        while not self._work.empty() and len(self._threads) < self.max_workers:
+            number = len(self._threads) + 1
+            thread = threading.Thread(target=self._worker, name=f"syncio-thread-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
+        """Run ``tasks``; return outcomes by position.
+
+        Threads cannot be killed: when the deadline passes, the unfinished slots get a
+        timeout error, this call's tasks still queued are skipped, and the threads
+        still busy are abandoned to finish on their own.
+        """
+        call = _Call()
+        for slot, task in enumerate(tasks):
+            self._work.put((call, slot, task))
+        self._grow()
+        results: list[object] = [_MISSING] * len(tasks)
+        pending = len(tasks)
+        try:
+            while pending:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                item = _get(call.done, timeout)
+                if item is None:
+                    break
+                results[item[0]] = item[1]
+                pending -= 1
+        finally:
+            call.cancelled.set()  # also on KeyboardInterrupt: the rest of this call is skipped
+        if pending:
+            self.abandoned = True
+            for slot, value in _drain(call.done):  # what finished while we were timing out
+                results[slot] = value
+            for slot, value in enumerate(results):
+                if value is _MISSING:
+                    what = "did not finish" if slot in call.started else "did not start"
+                    error = TaskTimeoutError(f"task_{slot + 1} {what} before the gather's timeout expired")
+                    results[slot] = TaskReturnException(error)
         return results
-    not_started = set(todo)
-    for slot, value in _drain(done):  # keep what finished while we were timing out
-        results[slot] = value
-    for slot, value in enumerate(results):
-        if value is _MISSING:
-            what = "did not start" if slot in not_started else "did not finish"
-            error = TaskTimeoutError(f"task_{slot + 1} {what} before the gather's timeout expired")
-            results[slot] = TaskReturnException(error)
-    return results
+
+    def close(self) -> None:
+        """Let every thread exit after its current task; join them unless some were abandoned."""
+        for _ in self._threads:
+            self._work.put(None)
+        if not self.abandoned:
+            for thread in self._threads:
+                thread.join()
+        self._threads.clear()
 
 
 def _get(queue: SimpleQueue[tuple[int, object]], timeout: Optional[float]) -> Optional[tuple[int, object]]:
@@ -92,3 +126,21 @@ def _drain(queue: SimpleQueue[tuple[int, object]]) -> list[tuple[int, object]]:
             items.append(queue.get_nowait())
         except Empty:
             return items
+
+
+def run_in_threads(
+    tasks: Sequence[Task[[], object]],
+    max_workers: int,
+    deadline: Optional[float],
+) -> list[object]:
+    """Run ``tasks`` in a pool of at most ``max_workers`` threads made for this call.
+
+    When every task finished, every thread has ended by the time this returns; after
+    a timeout the busy ones are abandoned (daemon threads never keep the interpreter
+    from exiting).
+    """
+    pool = ThreadPool(max_workers)
+    try:
+        return pool.run(tasks, deadline)
+    finally:
+        pool.close()
