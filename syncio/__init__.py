@@ -17,12 +17,14 @@ from ._gather import thread_gather as thread_gather
 from ._outcome import TaskReturnException as TaskReturnException
 from ._outcome import is_exception as is_exception
 from ._output import TaskOutput as TaskOutput
+from ._runner import Runner as Runner
 from ._task import Task as Task
 from ._task import create_task as create_task
 
 __all__ = [
     "RemoteError",
     "RemoteTraceback",
+    "Runner",
     "Task",
     "TaskOutput",
     "TaskPicklingError",

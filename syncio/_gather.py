@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import math
-import multiprocessing
-import os
-import time
 from multiprocessing.context import BaseContext
-from typing import Any, Optional, Sequence, TypeVar, Union, overload
+from typing import Any, Optional, TypeVar, Union, overload
 
 from typing_extensions import Never
 
+from ._options import (
+    DEFAULT_THREAD_WORKERS,
+    check_max_workers,
+    check_tasks,
+    deadline_after,
+    default_process_workers,
+    resolve_context,
+)
 from ._output import TaskOutput, build_output
 from ._process import run_in_processes
 from ._task import Task
 from ._thread import run_in_threads
 
-__all__ = ["DEFAULT_THREAD_WORKERS", "default_process_workers", "gather", "thread_gather"]
+__all__ = ["gather", "thread_gather"]
 
 T = TypeVar("T")
 R1 = TypeVar("R1")
@@ -25,66 +29,6 @@ R3 = TypeVar("R3")
 R4 = TypeVar("R4")
 R5 = TypeVar("R5")
 R6 = TypeVar("R6")
-
-DEFAULT_THREAD_WORKERS = 256
-"""Default cap on a thread gather's threads: enough for 200 concurrent waits."""
-
-
-def default_process_workers() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _check_tasks(name: str, tasks: Sequence[object]) -> list[Task[[], Any]]:
-    for position, task in enumerate(tasks, 1):
-        if not isinstance(task, Task):
-            hint = " (wrap it: create_task(f)(*args))" if callable(task) else ""
-            raise TypeError(
-                f"{name}() takes tasks made by create_task(); argument {position} is {type(task).__name__}{hint}"
-            )
-    return list(tasks)  # type: ignore[arg-type]  # checked above
-
-
-def _resolve_context(mp_context: object) -> BaseContext:
-    if mp_context is None:
-        # get_context() with no argument would fix the global start method for good;
-        # read the default without fixing it, as the user may still set it later.
-        method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
-        return multiprocessing.get_context(method)
-    if isinstance(mp_context, str):
-        try:
-            return multiprocessing.get_context(mp_context)
-        except ValueError:
-            methods = ", ".join(map(repr, multiprocessing.get_all_start_methods()))
-            raise ValueError(f"unknown start method {mp_context!r}; this platform has {methods}") from None
-    if isinstance(mp_context, BaseContext):
-        return mp_context
-    raise TypeError(
-        f"mp_context must be a start method name or a multiprocessing context, not {type(mp_context).__name__}"
-    )
-
-
-def _check_max_workers(max_workers: object, default: int) -> int:
-    if max_workers is None:
-        return default
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int):
-        raise TypeError(f"max_workers must be an int or None, not {type(max_workers).__name__}")
-    if max_workers < 1:
-        raise ValueError(f"max_workers must be at least 1, got {max_workers}")
-    return max_workers
-
-
-def _deadline(timeout: object) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
-    if math.isnan(timeout) or timeout < 0:
-        raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout}")
-    return time.monotonic() + timeout
 
 
 @overload
@@ -196,10 +140,10 @@ def gather(
         TypeError: an argument is not a :class:`Task`, or an option has the wrong type.
         ValueError: an unknown start method, ``max_workers < 1`` or ``timeout < 0``.
     """
-    checked = _check_tasks("gather", tasks)
-    ctx = _resolve_context(mp_context)
-    workers = _check_max_workers(max_workers, default_process_workers())
-    deadline = _deadline(timeout)
+    checked = check_tasks("gather", tasks)
+    ctx = resolve_context(mp_context)
+    workers = check_max_workers(max_workers, default_process_workers())
+    deadline = deadline_after(timeout)
     return build_output(checked, run_in_processes(checked, ctx, workers, deadline))
 
 
@@ -283,7 +227,7 @@ def thread_gather(
         TypeError: an argument is not a :class:`Task`, or an option has the wrong type.
         ValueError: ``max_workers < 1`` or ``timeout < 0``.
     """
-    checked = _check_tasks("thread_gather", tasks)
-    workers = _check_max_workers(max_workers, DEFAULT_THREAD_WORKERS)
-    deadline = _deadline(timeout)
+    checked = check_tasks("thread_gather", tasks)
+    workers = check_max_workers(max_workers, DEFAULT_THREAD_WORKERS)
+    deadline = deadline_after(timeout)
     return build_output(checked, run_in_threads(checked, workers, deadline))

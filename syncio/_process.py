@@ -18,6 +18,7 @@ so forking a worker is never unsafe because of syncio.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.process
 import os
 import selectors
 import signal
@@ -92,6 +93,13 @@ class _Worker:
         except BaseException:
             self.close_pipes()
             raise
+        else:
+            # multiprocessing joins every live non-daemonic child at interpreter exit,
+            # which would hang on an idle worker of an unclosed Runner. syncio joins its
+            # own workers, and the lifeline ends any still running when this process
+            # exits, so take them off that list.
+            children: set[BaseProcess] = getattr(multiprocessing.process, "_children", set())
+            children.discard(self.process)
         finally:
             task_r.close()
             result_w.close()

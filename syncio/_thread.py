@@ -40,8 +40,10 @@ class ThreadPool:
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
         self.abandoned = False  # a timed-out call left threads busy
+        self.calls = 0  # calls in progress, counted by the owner (a Runner)
         self._work: SimpleQueue[Optional[tuple[_Call, int, Task[[], object]]]] = SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._grow_lock = threading.Lock()
 
     def _worker(self) -> None:
         while True:
@@ -62,11 +64,12 @@ class ThreadPool:
         thread or two, blocking ones leave it full and the pool grows to
         ``max_workers``.
         """
-        while not self._work.empty() and len(self._threads) < self.max_workers:
-            number = len(self._threads) + 1
-            thread = threading.Thread(target=self._worker, name=f"syncio-thread-{number}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        with self._grow_lock:  # calls on one pool may overlap (a Runner's)
+            while not self._work.empty() and len(self._threads) < self.max_workers:
+                number = len(self._threads) + 1
+                thread = threading.Thread(target=self._worker, name=f"syncio-thread-{number}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
         """Run ``tasks``; return outcomes by position.

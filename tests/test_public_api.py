@@ -16,6 +16,7 @@ import syncio
 EXPECTED = {
     "RemoteError",
     "RemoteTraceback",
+    "Runner",
     "Task",
     "TaskOutput",
     "TaskPicklingError",

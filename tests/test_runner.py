@@ -1,0 +1,151 @@
+"""Runner: warm workers reused across gathers, closed cleanly."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+import taskfuncs
+from conftest import Snapshot
+from taskfuncs import add, hello
+
+from syncio import Runner, TaskPicklingError, TaskReturnException, TaskTimeoutError, WorkerDiedError, create_task
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(taskfuncs.__file__).parent), *sys.path])}
+
+
+def test_workers_are_reused_across_gathers(start_method: str) -> None:
+    with Runner(mp_context=start_method, max_workers=2) as runner:
+        pids: set[object] = set()
+        for _ in range(100):
+            results = runner.gather(create_task(taskfuncs.pid)(), create_task(taskfuncs.pid)())
+            pids.update(results)
+        assert len(pids) <= 2  # a hundred gathers, one start-up per worker
+        assert os.getpid() not in pids
+
+
+def test_results_by_position_and_failures(start_method: str) -> None:
+    with Runner(mp_context=start_method, max_workers=2) as runner:
+        results = runner.gather(
+            *[create_task(hello)(i) for i in range(5)], create_task(taskfuncs.raise_value_error)("x")
+        )
+        assert list(results)[:5] == [f"hello {i + 1}" for i in range(5)]
+        failure = results["task_6"]
+        assert isinstance(failure, TaskReturnException)
+        assert isinstance(failure.exception, ValueError)
+        assert dict(runner.gather()) == {}
+
+
+def test_dead_and_timed_out_workers_are_replaced(start_method: str) -> None:
+    with Runner(mp_context=start_method, max_workers=2) as runner:
+        died = runner.gather(create_task(taskfuncs.exit_with)(4), create_task(add)(1, 1))["task_1"]
+        assert isinstance(died, TaskReturnException)
+        assert isinstance(died.exception, WorkerDiedError)
+        timed_out = runner.gather(create_task(taskfuncs.sleep_for)(3600), create_task(add)(2, 2), timeout=0.5)
+        slow = timed_out["task_1"]
+        assert isinstance(slow, TaskReturnException)
+        assert isinstance(slow.exception, TaskTimeoutError)
+        assert timed_out["task_2"] == 4
+        assert list(runner.gather(*[create_task(add)(i, 1) for i in range(4)])) == [1, 2, 3, 4]
+
+
+def test_tasks_are_pickled_even_under_fork() -> None:
+    with Runner(mp_context="fork", max_workers=1) as runner:
+        failure = runner.gather(create_task(lambda: 1)())["task_1"]
+        assert isinstance(failure, TaskReturnException)
+        assert isinstance(failure.exception, TaskPicklingError)
+
+
+def test_close_stops_every_worker_and_then_refuses_work(start_method: str) -> None:
+    before = Snapshot()
+    runner = Runner(mp_context=start_method, max_workers=2)
+    runner.gather(create_task(add)(1, 2), create_task(add)(3, 4))
+    runner.thread_gather(create_task(add)(1, 2))
+    assert repr(runner).startswith("<Runner open ")
+    runner.close()
+    runner.close()  # twice is fine
+    assert runner.closed
+    before.assert_unchanged()
+    with pytest.raises(RuntimeError, match="this Runner is closed"):
+        runner.gather(create_task(add)(1, 2))
+    with pytest.raises(RuntimeError, match="this Runner is closed"):
+        runner.thread_gather(create_task(add)(1, 2))
+    with pytest.raises(RuntimeError, match="this Runner is closed"), runner:
+        pass
+    assert "closed" in repr(runner)
+
+
+def test_thread_gathers_reuse_threads() -> None:
+    gate = threading.Barrier(3, timeout=30)
+    with Runner(max_threads=8) as runner:
+        first = set(runner.thread_gather(*[create_task(_thread_id_after)(gate) for _ in range(3)]))
+        gate.reset()
+        second = set(runner.thread_gather(*[create_task(_thread_id_after)(gate) for _ in range(3)]))
+        assert len(first) == 3
+        assert first == second
+
+
+def _thread_id_after(barrier: threading.Barrier) -> int:
+    barrier.wait()
+    return threading.get_ident()
+
+
+def test_a_runner_cannot_be_pickled() -> None:
+    with Runner() as runner, pytest.raises(TypeError, match="a Runner cannot be pickled"):
+        pickle.dumps(runner)
+
+
+def test_bad_options() -> None:
+    with pytest.raises(ValueError, match="max_workers must be at least 1, got 0"):
+        Runner(max_workers=0)
+    with pytest.raises(ValueError, match="unknown start method 'nope'"):
+        Runner(mp_context="nope")
+
+
+def test_an_unclosed_runner_does_not_hang_interpreter_exit(tmp_path: Path, start_method: str) -> None:
+    script = tmp_path / "unclosed.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import syncio, taskfuncs
+            if __name__ == "__main__":
+                runner = syncio.Runner(mp_context={start_method!r}, max_workers=2)
+                print(list(runner.gather(syncio.create_task(taskfuncs.add)(1, 2))))
+            """
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=_env(), check=False
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, "[3]\n", "")
+
+
+def test_fork_after_thread_gather_does_not_warn(tmp_path: Path) -> None:
+    script = tmp_path / "mixed.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import warnings, syncio, taskfuncs
+            warnings.simplefilter("error", DeprecationWarning)
+            with syncio.Runner(mp_context="fork", max_workers=2) as runner:
+                for n in range(3):
+                    assert list(runner.thread_gather(syncio.create_task(taskfuncs.add)(n, 1))) == [n + 1]
+                    crash, ok = syncio.create_task(taskfuncs.exit_with)(1), syncio.create_task(taskfuncs.add)(n, n)
+                    r = runner.gather(crash, ok)
+                    assert r["task_2"] == 2 * n, r
+            print("ok")
+            """
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=_env(), check=False
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, "ok\n", "")
