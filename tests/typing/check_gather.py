@@ -6,7 +6,7 @@ from typing import ItemsView, Iterator, KeysView, Union, ValuesView
 
 from typing_extensions import Literal, Never, assert_type
 
-from syncio import Task, TaskOutput, TaskReturnException, create_task, gather, is_exception, thread_gather
+from syncio import Runner, Task, TaskOutput, TaskReturnException, create_task, gather, is_exception, thread_gather
 
 
 def to_int(x: str) -> int:
@@ -92,3 +92,12 @@ if slot:
 failure = TaskReturnException(ValueError("x"))
 assert_type(bool(failure), bool)
 assert_type(failure.__bool__(), Literal[False])
+
+# A Runner's gathers are typed like the module functions.
+with Runner(mp_context="forkserver", max_workers=2) as runner:
+    assert_type(runner, Runner)
+    assert_type(runner.gather(t_int, t_str), TaskOutput[Union[int, str]])
+    assert_type(runner.gather(*many, timeout=1.0), TaskOutput[int])
+    assert_type(runner.thread_gather(t_bytes), TaskOutput[bytes])
+    assert_type(runner.gather(), TaskOutput[Never])
+    assert_type(runner.closed, bool)

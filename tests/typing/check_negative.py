@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncio import TaskOutput, create_task, gather, thread_gather
+from syncio import Runner, TaskOutput, create_task, gather, thread_gather
 
 
 def add(a: int, b: int) -> int:
@@ -54,3 +54,10 @@ keys_are_not_values: list[str] = list(results)  # type: ignore[arg-type]
 
 # Tasks are immutable.
 ready.func = add  # type: ignore[misc]
+
+# A Runner fixes its start method and bounds when made; its gathers take only tasks and timeout.
+with Runner() as runner:
+    runner.gather(ready, mp_context="spawn")  # type: ignore[call-overload]
+    runner.gather(create_task(add))  # type: ignore[arg-type]
+    runner.thread_gather(ready, timeout="soon")  # type: ignore[call-overload]
+Runner(max_workers="2")  # type: ignore[arg-type]
