@@ -26,7 +26,7 @@ import time
 from collections import deque
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any, Optional, Sequence, cast
+from typing import Any, Iterator, Optional, Sequence, cast
 
 from ._channel import (
     READY,
@@ -165,7 +165,7 @@ class WorkerPool:
         remember_parent_fd(self.selector.fileno())
         # The call being run:
         self.tasks: Sequence[Task[[], object]] = ()
-        self.results: list[object] = []
+        self.finished: deque[tuple[int, object]] = deque()  # outcomes not yet handed out
         self.remaining = 0
         self.todo: deque[int] = deque()
         self.retried: set[int] = set()
@@ -174,13 +174,21 @@ class WorkerPool:
     # -- life cycle ---------------------------------------------------------------
 
     def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
-        """Run ``tasks`` on the pool's workers; return their outcomes by position.
+        """Run ``tasks`` on the pool's workers; return their outcomes by position."""
+        results: list[object] = [_MISSING] * len(tasks)
+        for index, value in self.stream(tasks, deadline):
+            results[index] = value
+        return results
 
-        Workers still busy when the call ends (deadline, interrupt, error) are stopped
-        by signal; idle ones stay for the next call.
+    def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Iterator[tuple[int, object]]:
+        """Run ``tasks``; yield ``(position, outcome)`` pairs as tasks finish.
+
+        Workers still busy when the call ends (deadline, interrupt, error, or the
+        caller closing this generator early) are stopped by signal; idle ones stay
+        for the next call.
         """
         self.tasks, self.deadline = tasks, deadline
-        self.results = [_MISSING] * len(tasks)
+        self.finished.clear()
         self.remaining = len(tasks)
         self.todo = deque(range(len(tasks)))
         self.retried = set()
@@ -189,11 +197,15 @@ class WorkerPool:
                 self._start_worker()
             for worker in list(self.workers):
                 self._dispatch(worker)
-            while self.remaining:
+            while self.remaining or self.finished:
+                while self.finished:
+                    yield self.finished.popleft()
+                if not self.remaining:
+                    break
                 timeout = None if deadline is None else deadline - time.monotonic()
                 if timeout is not None and timeout <= 0:
                     self._expire()
-                    break
+                    continue
                 for key, _ in self.selector.select(timeout):
                     worker, what = key.data
                     if worker not in self.workers:
@@ -204,14 +216,14 @@ class WorkerPool:
                         self._flush(worker)
                     else:
                         self._reap(worker)
-            return self.results
         except BaseException:
             for worker in self.workers:
                 worker.doomed = worker.doomed or bool(worker.outstanding or worker.writer.pending)
             raise
         finally:
             self._stop([worker for worker in self.workers if worker.doomed])
-            self.tasks, self.results = (), []
+            self.tasks = ()
+            self.finished.clear()
 
     def close(self) -> None:
         """Stop every worker (STOP if idle, signals if not) and release the pool."""
@@ -371,7 +383,7 @@ class WorkerPool:
             self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
 
     def _finish(self, index: int, value: object) -> None:
-        self.results[index] = value
+        self.finished.append((index, value))
         self.remaining -= 1
 
     def _expire(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from queue import Empty, SimpleQueue
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from ._errors import TaskTimeoutError
 from ._outcome import TaskReturnException, run_task
@@ -44,10 +44,14 @@ class ThreadPool:
         self._work: SimpleQueue[Optional[tuple[_Call, int, Task[[], object]]]] = SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._grow_lock = threading.Lock()
+        self._idle = 0  # threads waiting for work, or started and about to
+        self._idle_lock = threading.Lock()
 
     def _worker(self) -> None:
         while True:
-            item = self._work.get()
+            item = self._work.get()  # counted idle from birth until it has work
+            with self._idle_lock:
+                self._idle -= 1
             if item is None:
                 return
             call, slot, task = item
@@ -55,55 +59,69 @@ class ThreadPool:
                 call.started.add(slot)
                 call.done.put((slot, run_task(task)[1]))
             del item, call, task
+            with self._idle_lock:
+                self._idle += 1
 
     def _grow(self) -> None:
-        """Start threads while work is still waiting.
+        """Start threads while more work waits than idle threads can take.
 
         ``Thread.start()`` waits until the new thread runs, which hands it the GIL:
         quick tasks drain the queue during that turn and stop the growth after a
         thread or two, blocking ones leave it full and the pool grows to
-        ``max_workers``.
+        ``max_workers``. No lock is held across ``start()``, so threads keep taking
+        work meanwhile.
         """
         with self._grow_lock:  # calls on one pool may overlap (a Runner's)
-            while not self._work.empty() and len(self._threads) < self.max_workers:
+            while self._work.qsize() > self._idle and len(self._threads) < self.max_workers:
                 number = len(self._threads) + 1
                 thread = threading.Thread(target=self._worker, name=f"syncio-thread-{number}", daemon=True)
+                with self._idle_lock:
+                    self._idle += 1
                 thread.start()
                 self._threads.append(thread)
 
     def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
-        """Run ``tasks``; return outcomes by position.
+        """Run ``tasks``; return outcomes by position."""
+        results: list[object] = [_MISSING] * len(tasks)
+        for slot, value in self.stream(tasks, deadline):
+            results[slot] = value
+        return results
+
+    def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Iterator[tuple[int, object]]:
+        """Run ``tasks``; yield ``(position, outcome)`` pairs as tasks finish.
 
         Threads cannot be killed: when the deadline passes, the unfinished slots get a
         timeout error, this call's tasks still queued are skipped, and the threads
-        still busy are abandoned to finish on their own.
+        still busy are abandoned to finish on their own. Closing the generator early
+        also skips what has not started.
         """
         call = _Call()
         for slot, task in enumerate(tasks):
             self._work.put((call, slot, task))
         self._grow()
-        results: list[object] = [_MISSING] * len(tasks)
-        pending = len(tasks)
+        unfinished = set(range(len(tasks)))
         try:
-            while pending:
+            while unfinished:
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
                 item = _get(call.done, timeout)
                 if item is None:
                     break
-                results[item[0]] = item[1]
-                pending -= 1
+                unfinished.discard(item[0])
+                yield item
+            if not unfinished:
+                return
+            call.cancelled.set()
+            late = _drain(call.done)  # what finished while we were timing out
+            unfinished.difference_update(slot for slot, _ in late)
+            yield from late
+            for slot in sorted(unfinished):
+                what = "did not finish" if slot in call.started else "did not start"
+                error = TaskTimeoutError(f"task_{slot + 1} {what} before the gather's timeout expired")
+                yield slot, TaskReturnException(error)
         finally:
-            call.cancelled.set()  # also on KeyboardInterrupt: the rest of this call is skipped
-        if pending:
-            self.abandoned = True
-            for slot, value in _drain(call.done):  # what finished while we were timing out
-                results[slot] = value
-            for slot, value in enumerate(results):
-                if value is _MISSING:
-                    what = "did not finish" if slot in call.started else "did not start"
-                    error = TaskTimeoutError(f"task_{slot + 1} {what} before the gather's timeout expired")
-                    results[slot] = TaskReturnException(error)
-        return results
+            call.cancelled.set()  # also on KeyboardInterrupt or an early close: skip the rest
+            if unfinished:
+                self.abandoned = True  # busy threads finish on their own; nobody waits
 
     def close(self) -> None:
         """Let every thread exit after its current task; join them unless some were abandoned."""
