@@ -12,16 +12,20 @@ from ._errors import TaskPicklingError as TaskPicklingError
 from ._errors import TaskTimeoutError as TaskTimeoutError
 from ._errors import TaskUnpicklingError as TaskUnpicklingError
 from ._errors import WorkerDiedError as WorkerDiedError
+from ._gather import as_completed as as_completed
 from ._gather import gather as gather
+from ._gather import thread_as_completed as thread_as_completed
 from ._gather import thread_gather as thread_gather
 from ._outcome import TaskReturnException as TaskReturnException
 from ._outcome import is_exception as is_exception
 from ._output import TaskOutput as TaskOutput
+from ._progress import ProgressCallback as ProgressCallback
 from ._runner import Runner as Runner
 from ._task import Task as Task
 from ._task import create_task as create_task
 
 __all__ = [
+    "ProgressCallback",
     "RemoteError",
     "RemoteTraceback",
     "Runner",
@@ -32,8 +36,10 @@ __all__ = [
     "TaskTimeoutError",
     "TaskUnpicklingError",
     "WorkerDiedError",
+    "as_completed",
     "create_task",
     "gather",
     "is_exception",
+    "thread_as_completed",
     "thread_gather",
 ]

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 __all__ = [
     "FAILURE",
+    "LOG",
     "READY",
     "RESULT",
     "RUN_INHERITED",
@@ -39,6 +40,7 @@ RUN_PICKLED = 2  # payload: a pickled Task
 STOP = 3  # finish: no more tasks
 # worker -> parent
 READY = 6  # the worker has started and will now read tasks
+LOG = 7  # payload: a pickled log record's fields (see _logs.py)
 RESULT = 4  # payload: the pickled return value
 FAILURE = 5  # payload: a pickled failure record (see _process.encode_failure)
 

@@ -26,9 +26,10 @@ import time
 from collections import deque
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any, Iterator, Optional, Sequence, cast
+from typing import Any, Optional, Sequence, cast
 
 from ._channel import (
+    LOG,
     READY,
     RUN_INHERITED,
     RUN_PICKLED,
@@ -40,12 +41,14 @@ from ._channel import (
     remember_parent_fd,
 )
 from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError, describe_exit
+from ._logs import capture_levels, replay
 from ._outcome import TaskReturnException
 from ._pickling import decode_outcome, pickle_task
+from ._progress import Outcomes
 from ._task import Task
 from ._worker import IDLE, PHASES, worker_main
 
-__all__ = ["WorkerPool", "run_in_processes"]
+__all__ = ["WorkerPool", "stream_in_processes"]
 
 _MISSING = object()
 _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIGKILL
@@ -61,10 +64,12 @@ class _Worker:
     def __init__(
         self,
         ctx: BaseContext,
+        *,
         seat: int,
         number: int,
         inherited: Optional[Sequence[Task[[], object]]],
         status: Any,
+        log_levels: Optional[dict[str, int]],
     ) -> None:
         task_r, task_w = ctx.Pipe(duplex=False)
         result_r, result_w = ctx.Pipe(duplex=False)
@@ -84,6 +89,7 @@ class _Worker:
                 "inherited": inherited,
                 "status": status,
                 "seat": seat,
+                "log_levels": log_levels,
             },
             name=f"syncio-worker-{number}",
             daemon=False,  # tasks may start processes of their own
@@ -150,8 +156,10 @@ class WorkerPool:
         ctx: BaseContext,
         max_workers: int,
         inherited: Optional[Sequence[Task[[], object]]] = None,
+        forward_logs: bool = True,
     ) -> None:
         self.ctx = ctx
+        self.forward_logs = forward_logs
         self.method: str = ctx.get_start_method()
         self.max_workers = max_workers
         # Under fork, a pool made for one call's tasks hands them to its workers at
@@ -180,7 +188,7 @@ class WorkerPool:
             results[index] = value
         return results
 
-    def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Iterator[tuple[int, object]]:
+    def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Outcomes:
         """Run ``tasks``; yield ``(position, outcome)`` pairs as tasks finish.
 
         Workers still busy when the call ends (deadline, interrupt, error, or the
@@ -205,17 +213,8 @@ class WorkerPool:
                 timeout = None if deadline is None else deadline - time.monotonic()
                 if timeout is not None and timeout <= 0:
                     self._expire()
-                    continue
-                for key, _ in self.selector.select(timeout):
-                    worker, what = key.data
-                    if worker not in self.workers:
-                        continue  # already reaped in this round
-                    if what == "result":
-                        self._read(worker)
-                    elif what == "write":
-                        self._flush(worker)
-                    else:
-                        self._reap(worker)
+                else:
+                    self._wait(timeout)
         except BaseException:
             for worker in self.workers:
                 worker.doomed = worker.doomed or bool(worker.outstanding or worker.writer.pending)
@@ -224,6 +223,19 @@ class WorkerPool:
             self._stop([worker for worker in self.workers if worker.doomed])
             self.tasks = ()
             self.finished.clear()
+
+    def _wait(self, timeout: Optional[float]) -> None:
+        """Handle what happens next: results, room in a task pipe, a worker's exit."""
+        for key, _ in self.selector.select(timeout):
+            worker, what = key.data
+            if worker not in self.workers:
+                continue  # already reaped in this round
+            if what == "result":
+                self._read(worker)
+            elif what == "write":
+                self._flush(worker)
+            else:
+                self._reap(worker)
 
     def close(self) -> None:
         """Stop every worker (STOP if idle, signals if not) and release the pool."""
@@ -237,7 +249,10 @@ class WorkerPool:
         self.started += 1
         seat = self.free_seats.pop()
         self.status[2 * seat] = self.status[2 * seat + 1] = 0
-        worker = _Worker(self.ctx, seat, self.started, self.inherited, self.status)
+        levels = capture_levels() if self.forward_logs else None
+        worker = _Worker(
+            self.ctx, seat=seat, number=self.started, inherited=self.inherited, status=self.status, log_levels=levels
+        )
         self.workers.append(worker)
         self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
         self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
@@ -317,6 +332,9 @@ class WorkerPool:
         """Handle what the worker has sent; False once its pipe is at end of file."""
         frames, eof = worker.reader.read()
         for frame in frames:
+            if frame.kind == LOG:
+                replay(frame.payload)
+                continue
             if frame.kind == READY:
                 worker.ready = True
                 continue
@@ -415,17 +433,18 @@ def _readable(fd: int) -> bool:
         return bool(probe.select(0))
 
 
-def run_in_processes(
+def stream_in_processes(
     tasks: Sequence[Task[[], object]],
     ctx: BaseContext,
     max_workers: int,
     deadline: Optional[float],
-) -> list[object]:
-    """Run ``tasks`` in a pool of at most ``max_workers`` processes made for this call."""
+    forward_logs: bool,
+) -> Outcomes:
+    """Run ``tasks`` in a pool made for them; yield outcomes as they finish, then close it."""
     if not tasks:
-        return []
-    pool = WorkerPool(ctx, min(max_workers, len(tasks)), inherited=tasks)
+        return
+    pool = WorkerPool(ctx, min(max_workers, len(tasks)), inherited=tasks, forward_logs=forward_logs)
     try:
-        return pool.run(tasks, deadline)
+        yield from pool.stream(tasks, deadline)
     finally:
         pool.close()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from queue import Empty, SimpleQueue
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
 from ._errors import TaskTimeoutError
 from ._outcome import TaskReturnException, run_task
+from ._progress import Outcomes
 from ._task import Task
 
-__all__ = ["ThreadPool", "run_in_threads"]
+__all__ = ["ThreadPool", "stream_in_threads"]
 
 _MISSING = object()
 
@@ -87,7 +88,7 @@ class ThreadPool:
             results[slot] = value
         return results
 
-    def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Iterator[tuple[int, object]]:
+    def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Outcomes:
         """Run ``tasks``; yield ``(position, outcome)`` pairs as tasks finish.
 
         Threads cannot be killed: when the deadline passes, the unfinished slots get a
@@ -149,19 +150,19 @@ def _drain(queue: SimpleQueue[tuple[int, object]]) -> list[tuple[int, object]]:
             return items
 
 
-def run_in_threads(
+def stream_in_threads(
     tasks: Sequence[Task[[], object]],
     max_workers: int,
     deadline: Optional[float],
-) -> list[object]:
-    """Run ``tasks`` in a pool of at most ``max_workers`` threads made for this call.
+) -> Outcomes:
+    """Run ``tasks`` in a pool of threads made for them; yield outcomes as they finish.
 
-    When every task finished, every thread has ended by the time this returns; after
-    a timeout the busy ones are abandoned (daemon threads never keep the interpreter
-    from exiting).
+    When every task finished, every thread has ended by the time the generator does;
+    after a timeout or an early close the busy ones are abandoned (daemon threads
+    never keep the interpreter from exiting).
     """
     pool = ThreadPool(max_workers)
     try:
-        return pool.run(tasks, deadline)
+        yield from pool.stream(tasks, deadline)
     finally:
         pool.close()

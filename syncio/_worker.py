@@ -6,10 +6,12 @@ import contextlib
 import os
 import select
 import signal
+import threading
 from typing import TYPE_CHECKING, MutableSequence, Optional, Sequence
 
-from ._channel import READY, RUN_INHERITED, STOP, BlockingReader, close_inherited_parent_fds, write_frame
+from ._channel import LOG, READY, RUN_INHERITED, STOP, BlockingReader, close_inherited_parent_fds, write_frame
 from ._errors import TaskUnpicklingError
+from ._logs import LogForwarder
 from ._outcome import TaskReturnException, run_task
 from ._pickling import encode_outcome, unpickle_task
 
@@ -61,6 +63,7 @@ def worker_main(
     inherited: Optional[Sequence[Task[[], object]]],
     status: MutableSequence[int],
     seat: int,
+    log_levels: Optional[dict[str, int]],
 ) -> None:
     """Entry point of a worker process.
 
@@ -78,15 +81,28 @@ def worker_main(
     close_inherited_parent_fds()
     _die_with_parent(lifeline.fileno())
     out = result_conn.fileno()
+    # Threads a task starts may log while the worker writes a result: one writer at a time.
+    write_lock = threading.Lock()
+
+    def send(slot: int, kind: int, payload: bytes = b"") -> None:
+        with write_lock:
+            write_frame(out, slot, kind, payload)
+
+    forwarder: Optional[LogForwarder] = None
+    if log_levels is not None:
+        forwarder = LogForwarder(lambda slot, payload: send(slot, LOG, payload))
+        forwarder.install(log_levels)
     reader = BlockingReader(task_conn.fileno())
     here, phase = 2 * seat, 2 * seat + 1
-    write_frame(out, 0, READY)
+    send(0, READY)
     while True:
         frame = reader.read()
         if frame is None or frame.kind == STOP:
             break
         key = f"task_{frame.slot + 1}"
         status[here] = frame.slot + 1
+        if forwarder is not None:
+            forwarder.slot = frame.slot
         if frame.kind == RUN_INHERITED:
             assert inherited is not None
             task = inherited[frame.slot]
@@ -95,7 +111,7 @@ def worker_main(
             try:
                 task = unpickle_task(frame.payload, key)
             except TaskUnpicklingError as exc:
-                write_frame(out, frame.slot, *encode_outcome(key, False, TaskReturnException(exc)))
+                send(frame.slot, *encode_outcome(key, False, TaskReturnException(exc)))
                 status[phase] = IDLE
                 continue
         status[phase] = RUNNING
@@ -105,6 +121,8 @@ def worker_main(
         kind, payload = encode_outcome(key, ok, value)
         del value
         status[phase] = SENDING
-        write_frame(out, frame.slot, kind, payload)
+        send(frame.slot, kind, payload)
         status[phase] = IDLE
+        if forwarder is not None:
+            forwarder.slot = None
     reader.close()

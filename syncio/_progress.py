@@ -1,0 +1,73 @@
+"""Progress reporting for the gathers: a callback, or a tqdm bar with ``progress=True``."""
+
+from __future__ import annotations
+
+from typing import Callable, Generator, Iterator, Optional, Union
+
+__all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed"]
+
+Outcomes = Generator["tuple[int, object]", None, None]
+"""What the pools' ``stream`` yields: ``(position, outcome)`` as tasks finish."""
+
+ProgressCallback = Callable[[str, int, int], object]
+"""Called in the caller's thread as each task finishes: ``(key, done, total)``."""
+
+Progress = Union[bool, ProgressCallback, None]
+
+_MISSING = object()
+
+
+def _reporter(progress: Progress, total: int) -> tuple[Optional[ProgressCallback], Callable[[], None]]:
+    """The callback to call per finished task, and what to do at the end."""
+    if progress is None or progress is False:
+        return None, lambda: None
+    if progress is True:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            raise ImportError(
+                "progress=True shows a tqdm progress bar, and tqdm is not installed: "
+                "`pip install tqdm`, or pass progress=callback(key, done, total)"
+            ) from None
+        bar = tqdm(total=total, unit="task")
+        return (lambda _key, _done, _total: bar.update(1)), bar.close
+    if not callable(progress):
+        raise TypeError(f"progress must be True, False, None or a callable, not {type(progress).__name__}")
+    return progress, lambda: None
+
+
+def check_progress(progress: object) -> None:
+    """Reject a bad ``progress`` before any work starts."""
+    if progress is True:
+        _reporter(True, 0)[1]()
+    elif progress not in (None, False) and not callable(progress):
+        raise TypeError(f"progress must be True, False, None or a callable, not {type(progress).__name__}")
+
+
+def collect(outcomes: Outcomes, total: int, progress: Progress) -> list[object]:
+    """Gather streamed ``(position, outcome)`` pairs into a list by position, reporting progress.
+
+    An exception raised by the progress callback propagates, which stops the gather.
+    """
+    report, finish = _reporter(progress, total)
+    results: list[object] = [_MISSING] * total
+    done = 0
+    try:
+        for index, value in outcomes:
+            results[index] = value
+            done += 1
+            if report is not None:
+                report(f"task_{index + 1}", done, total)
+    finally:
+        finish()
+        outcomes.close()  # at once, also when a callback raised: stops the workers
+    return results
+
+
+def keyed(outcomes: Outcomes) -> Iterator[tuple[str, object]]:
+    """``(position, outcome)`` pairs as ``("task_N", outcome)``; closing it stops the work."""
+    try:
+        for index, value in outcomes:
+            yield f"task_{index + 1}", value
+    finally:
+        outcomes.close()
