@@ -12,6 +12,7 @@ from ._errors import TaskPicklingError as TaskPicklingError
 from ._errors import TaskTimeoutError as TaskTimeoutError
 from ._errors import TaskUnpicklingError as TaskUnpicklingError
 from ._errors import WorkerDiedError as WorkerDiedError
+from ._executor import executor_gather as executor_gather
 from ._gather import as_completed as as_completed
 from ._gather import gather as gather
 from ._gather import thread_as_completed as thread_as_completed
@@ -38,6 +39,7 @@ __all__ = [
     "WorkerDiedError",
     "as_completed",
     "create_task",
+    "executor_gather",
     "gather",
     "is_exception",
     "thread_as_completed",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from multiprocessing.context import BaseContext
-from typing import Any, Iterator, Optional, TypeVar, Union, overload
+from typing import Any, Generator, Optional, TypeVar, Union, overload
 
 from typing_extensions import Never
 
@@ -308,7 +308,7 @@ def as_completed(
     max_workers: int | None = ...,
     timeout: float | None = ...,
     forward_logs: bool = ...,
-) -> Iterator[Never]: ...
+) -> Generator[Never, None, None]: ...
 @overload
 def as_completed(
     t1: Task[[], R1],
@@ -318,7 +318,7 @@ def as_completed(
     max_workers: int | None = ...,
     timeout: float | None = ...,
     forward_logs: bool = ...,
-) -> Iterator[tuple[str, R1 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | TaskReturnException], None, None]: ...
 @overload
 def as_completed(
     t1: Task[[], R1],
@@ -329,7 +329,7 @@ def as_completed(
     max_workers: int | None = ...,
     timeout: float | None = ...,
     forward_logs: bool = ...,
-) -> Iterator[tuple[str, R1 | R2 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | TaskReturnException], None, None]: ...
 @overload
 def as_completed(
     t1: Task[[], R1],
@@ -341,7 +341,7 @@ def as_completed(
     max_workers: int | None = ...,
     timeout: float | None = ...,
     forward_logs: bool = ...,
-) -> Iterator[tuple[str, R1 | R2 | R3 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | R3 | TaskReturnException], None, None]: ...
 @overload
 def as_completed(
     t1: Task[[], R1],
@@ -354,7 +354,7 @@ def as_completed(
     max_workers: int | None = ...,
     timeout: float | None = ...,
     forward_logs: bool = ...,
-) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | R3 | R4 | TaskReturnException], None, None]: ...
 @overload
 def as_completed(
     t1: Task[[], R1],
@@ -368,7 +368,7 @@ def as_completed(
     max_workers: int | None = ...,
     timeout: float | None = ...,
     forward_logs: bool = ...,
-) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | R5 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | R3 | R4 | R5 | TaskReturnException], None, None]: ...
 @overload
 def as_completed(
     t1: Task[[], R1],
@@ -383,7 +383,7 @@ def as_completed(
     max_workers: int | None = ...,
     timeout: float | None = ...,
     forward_logs: bool = ...,
-) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | R5 | R6 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | R3 | R4 | R5 | R6 | TaskReturnException], None, None]: ...
 @overload
 def as_completed(
     *tasks: Task[[], T],
@@ -391,7 +391,7 @@ def as_completed(
     max_workers: int | None = ...,
     timeout: float | None = ...,
     forward_logs: bool = ...,
-) -> Iterator[tuple[str, T | TaskReturnException]]: ...
+) -> Generator[tuple[str, T | TaskReturnException], None, None]: ...
 # end overloads: as_completed
 def as_completed(
     *tasks: Task[[], Any],
@@ -399,13 +399,15 @@ def as_completed(
     max_workers: Optional[int] = None,
     timeout: Optional[float] = None,
     forward_logs: bool = True,
-) -> Iterator[tuple[str, Any]]:
+) -> Generator[tuple[str, Any], None, None]:
     """Run each task in a worker process; yield ``(key, outcome)`` as each finishes.
 
     Like :func:`gather` (same options, same failures in the outcome), but in
-    completion order. The work starts at the first ``next()``. Leaving the loop
-    early (``break``, an exception) stops the workers still busy and leaks nothing;
-    after a ``timeout`` the tasks not finished come last, with a
+    completion order. The work starts at the first ``next()``. Closing the
+    generator stops the workers still busy and leaks nothing: a ``for`` statement
+    over the call itself does that when it is left early (``break``, an exception);
+    when you keep the generator in a variable, use ``contextlib.closing()`` or call
+    ``.close()``. After a ``timeout`` the tasks not finished come last, with a
     :class:`TaskTimeoutError`.
 
     Raises:
@@ -424,7 +426,7 @@ def thread_as_completed(
     *,
     max_workers: int | None = ...,
     timeout: float | None = ...,
-) -> Iterator[Never]: ...
+) -> Generator[Never, None, None]: ...
 @overload
 def thread_as_completed(
     t1: Task[[], R1],
@@ -432,7 +434,7 @@ def thread_as_completed(
     *,
     max_workers: int | None = ...,
     timeout: float | None = ...,
-) -> Iterator[tuple[str, R1 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | TaskReturnException], None, None]: ...
 @overload
 def thread_as_completed(
     t1: Task[[], R1],
@@ -441,7 +443,7 @@ def thread_as_completed(
     *,
     max_workers: int | None = ...,
     timeout: float | None = ...,
-) -> Iterator[tuple[str, R1 | R2 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | TaskReturnException], None, None]: ...
 @overload
 def thread_as_completed(
     t1: Task[[], R1],
@@ -451,7 +453,7 @@ def thread_as_completed(
     *,
     max_workers: int | None = ...,
     timeout: float | None = ...,
-) -> Iterator[tuple[str, R1 | R2 | R3 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | R3 | TaskReturnException], None, None]: ...
 @overload
 def thread_as_completed(
     t1: Task[[], R1],
@@ -462,7 +464,7 @@ def thread_as_completed(
     *,
     max_workers: int | None = ...,
     timeout: float | None = ...,
-) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | R3 | R4 | TaskReturnException], None, None]: ...
 @overload
 def thread_as_completed(
     t1: Task[[], R1],
@@ -474,7 +476,7 @@ def thread_as_completed(
     *,
     max_workers: int | None = ...,
     timeout: float | None = ...,
-) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | R5 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | R3 | R4 | R5 | TaskReturnException], None, None]: ...
 @overload
 def thread_as_completed(
     t1: Task[[], R1],
@@ -487,19 +489,19 @@ def thread_as_completed(
     *,
     max_workers: int | None = ...,
     timeout: float | None = ...,
-) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | R5 | R6 | TaskReturnException]]: ...
+) -> Generator[tuple[str, R1 | R2 | R3 | R4 | R5 | R6 | TaskReturnException], None, None]: ...
 @overload
 def thread_as_completed(
     *tasks: Task[[], T],
     max_workers: int | None = ...,
     timeout: float | None = ...,
-) -> Iterator[tuple[str, T | TaskReturnException]]: ...
+) -> Generator[tuple[str, T | TaskReturnException], None, None]: ...
 # end overloads: thread_as_completed
 def thread_as_completed(
     *tasks: Task[[], Any],
     max_workers: Optional[int] = None,
     timeout: Optional[float] = None,
-) -> Iterator[tuple[str, Any]]:
+) -> Generator[tuple[str, Any], None, None]:
     """Run each task in a thread; yield ``(key, outcome)`` as each finishes.
 
     Like :func:`thread_gather`, in completion order. Leaving the loop early skips

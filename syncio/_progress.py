@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generator, Iterator, Optional, Union
+from typing import Callable, Generator, Optional, Union
 
 __all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed"]
 
@@ -64,7 +64,7 @@ def collect(outcomes: Outcomes, total: int, progress: Progress) -> list[object]:
     return results
 
 
-def keyed(outcomes: Outcomes) -> Iterator[tuple[str, object]]:
+def keyed(outcomes: Outcomes) -> Generator[tuple[str, object], None, None]:
     """``(position, outcome)`` pairs as ``("task_N", outcome)``; closing it stops the work."""
     try:
         for index, value in outcomes:

@@ -6,7 +6,7 @@ import threading
 import weakref
 from multiprocessing.context import BaseContext
 from types import TracebackType
-from typing import Any, Iterator, NoReturn, Optional, TypeVar, Union, overload
+from typing import Any, Generator, NoReturn, Optional, TypeVar, Union, overload
 
 from typing_extensions import Never, Self
 
@@ -336,7 +336,7 @@ class Runner:
         self,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[Never]: ...
+    ) -> Generator[Never, None, None]: ...
     @overload
     def as_completed(
         self,
@@ -344,7 +344,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | TaskReturnException], None, None]: ...
     @overload
     def as_completed(
         self,
@@ -353,7 +353,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | TaskReturnException], None, None]: ...
     @overload
     def as_completed(
         self,
@@ -363,7 +363,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | R3 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | R3 | TaskReturnException], None, None]: ...
     @overload
     def as_completed(
         self,
@@ -374,7 +374,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | R3 | R4 | TaskReturnException], None, None]: ...
     @overload
     def as_completed(
         self,
@@ -386,7 +386,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | R5 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | R3 | R4 | R5 | TaskReturnException], None, None]: ...
     @overload
     def as_completed(
         self,
@@ -399,15 +399,17 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | R5 | R6 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | R3 | R4 | R5 | R6 | TaskReturnException], None, None]: ...
     @overload
     def as_completed(
         self,
         *tasks: Task[[], T],
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, T | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, T | TaskReturnException], None, None]: ...
     # end overloads: as_completed
-    def as_completed(self, *tasks: Task[[], Any], timeout: Optional[float] = None) -> Iterator[tuple[str, Any]]:
+    def as_completed(
+        self, *tasks: Task[[], Any], timeout: Optional[float] = None
+    ) -> Generator[tuple[str, Any], None, None]:
         """Like :func:`syncio.as_completed`, on this Runner's warm worker processes."""
         checked = check_tasks("as_completed", tasks)
         deadline = deadline_after(timeout)
@@ -420,7 +422,7 @@ class Runner:
         self,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[Never]: ...
+    ) -> Generator[Never, None, None]: ...
     @overload
     def thread_as_completed(
         self,
@@ -428,7 +430,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | TaskReturnException], None, None]: ...
     @overload
     def thread_as_completed(
         self,
@@ -437,7 +439,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | TaskReturnException], None, None]: ...
     @overload
     def thread_as_completed(
         self,
@@ -447,7 +449,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | R3 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | R3 | TaskReturnException], None, None]: ...
     @overload
     def thread_as_completed(
         self,
@@ -458,7 +460,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | R3 | R4 | TaskReturnException], None, None]: ...
     @overload
     def thread_as_completed(
         self,
@@ -470,7 +472,7 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | R5 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | R3 | R4 | R5 | TaskReturnException], None, None]: ...
     @overload
     def thread_as_completed(
         self,
@@ -483,15 +485,17 @@ class Runner:
         /,
         *,
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, R1 | R2 | R3 | R4 | R5 | R6 | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, R1 | R2 | R3 | R4 | R5 | R6 | TaskReturnException], None, None]: ...
     @overload
     def thread_as_completed(
         self,
         *tasks: Task[[], T],
         timeout: float | None = ...,
-    ) -> Iterator[tuple[str, T | TaskReturnException]]: ...
+    ) -> Generator[tuple[str, T | TaskReturnException], None, None]: ...
     # end overloads: thread_as_completed
-    def thread_as_completed(self, *tasks: Task[[], Any], timeout: Optional[float] = None) -> Iterator[tuple[str, Any]]:
+    def thread_as_completed(
+        self, *tasks: Task[[], Any], timeout: Optional[float] = None
+    ) -> Generator[tuple[str, Any], None, None]:
         """Like :func:`syncio.thread_as_completed`, on this Runner's warm threads."""
         checked = check_tasks("thread_as_completed", tasks)
         deadline = deadline_after(timeout)

@@ -249,3 +249,17 @@ def nested_process(method: str) -> int | None:
     process.start()
     process.join()
     return process.exitcode
+
+
+def log_and_return(value: int) -> int:
+    import logging
+
+    logging.getLogger("syncio.tests.worker").info("working on %d", value)
+    logging.getLogger("syncio.tests.worker").debug("debug detail %d", value)
+    return value
+
+
+def wait_for_file(path: str) -> str:
+    """Block until ``path`` exists as a FIFO written by the test (no polling)."""
+    with open(path) as stream:
+        return stream.read()

@@ -28,6 +28,7 @@ EXPECTED = {
     "WorkerDiedError",
     "as_completed",
     "create_task",
+    "executor_gather",
     "gather",
     "is_exception",
     "thread_as_completed",

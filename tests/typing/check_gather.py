@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import ItemsView, Iterator, KeysView, Union, ValuesView
+from typing import Generator, ItemsView, Iterator, KeysView, Union, ValuesView
 
 from typing_extensions import Literal, Never, assert_type
 
-from syncio import Runner, Task, TaskOutput, TaskReturnException, create_task, gather, is_exception, thread_gather
+from syncio import (
+    ProgressCallback,
+    Runner,
+    Task,
+    TaskOutput,
+    TaskReturnException,
+    as_completed,
+    create_task,
+    gather,
+    is_exception,
+    thread_as_completed,
+    thread_gather,
+)
 
 
 def to_int(x: str) -> int:
@@ -101,3 +113,23 @@ with Runner(mp_context="forkserver", max_workers=2) as runner:
     assert_type(runner.thread_gather(t_bytes), TaskOutput[bytes])
     assert_type(runner.gather(), TaskOutput[Never])
     assert_type(runner.closed, bool)
+
+# Results as they finish: (key, outcome) pairs, typed like gather.
+for key, outcome in as_completed(t_int, t_str):
+    assert_type(key, str)
+    assert_type(outcome, Union[int, str, TaskReturnException])
+assert_type(thread_as_completed(*many), Generator[tuple[str, Union[int, TaskReturnException]], None, None])
+with Runner() as warm:
+    assert_type(dict(warm.as_completed(t_bytes)), dict[str, Union[bytes, TaskReturnException]])
+    assert_type(
+        list(warm.thread_as_completed(t_int, t_float)), list[tuple[str, Union[int, float, TaskReturnException]]]
+    )
+
+
+# Progress callbacks receive (key, done, total).
+def on_progress(key: str, done: int, total: int) -> None: ...
+
+
+assert_type(gather(t_int, progress=on_progress), TaskOutput[int])
+assert_type(thread_gather(t_int, progress=True), TaskOutput[int])
+callback: ProgressCallback = on_progress

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncio import Runner, TaskOutput, create_task, gather, thread_gather
+from syncio import Runner, TaskOutput, as_completed, create_task, gather, thread_gather
 
 
 def add(a: int, b: int) -> int:
@@ -61,3 +61,12 @@ with Runner() as runner:
     runner.gather(create_task(add))  # type: ignore[arg-type]
     runner.thread_gather(ready, timeout="soon")  # type: ignore[call-overload]
 Runner(max_workers="2")  # type: ignore[arg-type]
+
+
+# Progress callbacks must take (key, done, total).
+def wrong_progress(done: int) -> None: ...
+
+
+gather(ready, progress=wrong_progress)  # type: ignore[arg-type]
+thread_gather(ready, progress="yes")  # type: ignore[call-overload]
+as_completed(ready, progress=True)  # type: ignore[call-overload]
