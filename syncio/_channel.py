@@ -152,7 +152,7 @@ class FrameReader:
         """True while a frame has been started but not finished."""
         return bool(self._buf) or self._big is not None
 
-    def read(self) -> tuple[list[Frame], bool]:
+    def read(self) -> tuple[list[tuple[int, int, bytes | bytearray]], bool]:
         """Read what is available; return the complete frames and whether EOF was seen."""
         try:
             if self._big is not None:
@@ -162,7 +162,7 @@ class FrameReader:
                 self._big_got += n
                 if self._big_got < len(self._big):
                     return [], False
-                frame = Frame(*self._big_head, self._big)
+                frame = (*self._big_head, self._big)
                 self._big = None
                 return [frame], False
             data = os.read(self.fd, _READ_CHUNK)
@@ -173,16 +173,16 @@ class FrameReader:
         self._buf += data
         return self._parse(), False
 
-    def _parse(self) -> list[Frame]:
+    def _parse(self) -> list[tuple[int, int, bytes | bytearray]]:
         buf = self._buf
-        frames: list[Frame] = []
+        frames: list[tuple[int, int, bytes | bytearray]] = []
         pos = 0
         end = len(buf)
         while end - pos >= HEADER_SIZE:
             index, kind, length = _HEADER.unpack_from(buf, pos)
             start = pos + HEADER_SIZE
             if end - start >= length:
-                frames.append(Frame(index, kind, bytes(buf[start : start + length])))
+                frames.append((index, kind, bytes(buf[start : start + length])))  # plain tuple: hot path
                 pos = start + length
                 continue
             if length > _READ_CHUNK:

@@ -9,7 +9,7 @@ had it. Type checkers read ``_output.pyi`` instead, which describes that behavio
 from __future__ import annotations
 
 import weakref
-from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, cast
+from typing import Any, Dict, Iterable, Iterator, Sequence, cast
 
 from ._task import Task
 
@@ -26,20 +26,29 @@ class TaskOutput(Dict[str, Any]):
     raised has a :class:`TaskReturnException` in its slot.
     """
 
-    __slots__ = ("_by_task",)
+    __slots__ = ("_positions", "_refs")
 
     def __init__(self, items: Iterable[tuple[str, object]] = (), /) -> None:
         super().__init__(items)
-        self._by_task: Dict[int, tuple[weakref.ref[Task[..., Any]], list[str]]] = {}
+        # For lookup by task: position by id(task), and weak references (a result set
+        # must not keep every task's arguments alive) to tell a task from a newer
+        # object that reuses a dead task's id.
+        self._positions: Dict[int, int] = {}
+        self._refs: list[weakref.ref[Task[..., Any]]] = []
+
+    def _index(self, tasks: Sequence[Task[..., Any]]) -> None:
+        self._refs = list(map(weakref.ref, tasks))
+        self._positions = {id(task): position for position, task in enumerate(tasks)}
 
     def _key(self, task: Task[..., Any]) -> str:
-        ref: Optional[weakref.ref[Task[..., Any]]]
-        ref, keys = self._by_task.get(id(task), (None, [""]))
-        if ref is None or ref() is not task:  # absent, or a new task reusing a dead one's id
+        position = self._positions.get(id(task))
+        if position is None or self._refs[position]() is not task:
             raise KeyError(task)
-        if len(keys) > 1:
-            raise KeyError(f"{task!r} was gathered more than once ({', '.join(keys)}); look it up by key")
-        return keys[0]
+        if len(self._positions) < len(self._refs):  # a task was gathered more than once
+            keys = [f"task_{i}" for i, ref in enumerate(self._refs, 1) if ref() is task]
+            if len(keys) > 1:
+                raise KeyError(f"{task!r} was gathered more than once ({', '.join(keys)}); look it up by key")
+        return f"task_{position + 1}"
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, Task):
@@ -80,9 +89,6 @@ class TaskOutput(Dict[str, Any]):
 
 def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput:
     """The TaskOutput for ``values``, the outcomes of ``tasks`` by position."""
-    output = TaskOutput((f"task_{i}", value) for i, value in enumerate(values, 1))
-    for i, task in enumerate(tasks, 1):
-        by_task = output._by_task  # pyright: ignore[reportPrivateUsage]
-        _, keys = by_task.setdefault(id(task), (weakref.ref(task), []))
-        keys.append(f"task_{i}")
+    output = TaskOutput(zip([f"task_{i}" for i in range(1, len(values) + 1)], values))
+    output._index(tasks)  # pyright: ignore[reportPrivateUsage]
     return output

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing.process
 import os
+import pickle
 import selectors
 import signal
 import time
@@ -29,8 +30,10 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Optional, Sequence, cast
 
 from ._channel import (
+    FAILURE,
     LOG,
     READY,
+    RESULT,
     RUN_INHERITED,
     RUN_PICKLED,
     STOP,
@@ -46,7 +49,7 @@ from ._outcome import TaskReturnException
 from ._pickling import decode_outcome, pickle_task
 from ._progress import Outcomes
 from ._task import Task
-from ._worker import IDLE, PHASES, worker_main
+from ._worker import IDLE, PHASES, RUN_COUNT, worker_main
 
 __all__ = ["WorkerPool", "stream_in_processes"]
 
@@ -167,13 +170,13 @@ class WorkerPool:
         self.inherited = inherited if self.method == "fork" else None
         self.workers: list[_Worker] = []
         self.free_seats = list(range(max_workers - 1, -1, -1))
-        self.status: Any = ctx.RawArray("q", 2 * max_workers)
+        self.status: Any = ctx.RawArray("q", max_workers)  # see _worker.worker_main
         self.started = 0
         self.selector = selectors.DefaultSelector()
         remember_parent_fd(self.selector.fileno())
         # The call being run:
         self.tasks: Sequence[Task[[], object]] = ()
-        self.finished: deque[tuple[int, object]] = deque()  # outcomes not yet handed out
+        self.finished: list[tuple[int, object]] = []  # outcomes not yet handed out
         self.remaining = 0
         self.todo: deque[int] = deque()
         self.retried: set[int] = set()
@@ -184,12 +187,13 @@ class WorkerPool:
     def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
         """Run ``tasks`` on the pool's workers; return their outcomes by position."""
         results: list[object] = [_MISSING] * len(tasks)
-        for index, value in self.stream(tasks, deadline):
-            results[index] = value
+        for batch in self.stream(tasks, deadline):
+            for index, value in batch:
+                results[index] = value
         return results
 
     def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Outcomes:
-        """Run ``tasks``; yield ``(position, outcome)`` pairs as tasks finish.
+        """Run ``tasks``; yield lists of ``(position, outcome)`` pairs as tasks finish.
 
         Workers still busy when the call ends (deadline, interrupt, error, or the
         caller closing this generator early) are stopped by signal; idle ones stay
@@ -206,8 +210,9 @@ class WorkerPool:
             for worker in list(self.workers):
                 self._dispatch(worker)
             while self.remaining or self.finished:
-                while self.finished:
-                    yield self.finished.popleft()
+                if self.finished:
+                    batch, self.finished = self.finished, []
+                    yield batch
                 if not self.remaining:
                     break
                 timeout = None if deadline is None else deadline - time.monotonic()
@@ -248,7 +253,7 @@ class WorkerPool:
     def _start_worker(self) -> _Worker:
         self.started += 1
         seat = self.free_seats.pop()
-        self.status[2 * seat] = self.status[2 * seat + 1] = 0
+        self.status[seat] = 0
         levels = capture_levels() if self.forward_logs else None
         worker = _Worker(
             self.ctx, seat=seat, number=self.started, inherited=self.inherited, status=self.status, log_levels=levels
@@ -299,20 +304,33 @@ class WorkerPool:
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
         size = max(1, len(self.todo) // (2 * len(self.workers)))
-        inherited = self.inherited is self.tasks
+        if self.inherited is self.tasks:
+            self._dispatch_inherited(worker, size)
+            return
         while size and self.todo:
             index = self.todo.popleft()
-            if inherited:
-                worker.writer.send(index, RUN_INHERITED)
-            else:
-                try:
-                    payload = pickle_task(self.tasks[index], key_of(index), self.method)
-                except TaskPicklingError as exc:
-                    self._finish(index, TaskReturnException(exc))
-                    continue
-                worker.writer.send(index, RUN_PICKLED, payload)
+            try:
+                payload = pickle_task(self.tasks[index], key_of(index), self.method)
+            except TaskPicklingError as exc:
+                self._finish(index, TaskReturnException(exc))
+                continue
+            worker.writer.send(index, RUN_PICKLED, payload)
             worker.outstanding.append(index)
             size -= 1
+        self._flush(worker)
+
+    def _dispatch_inherited(self, worker: _Worker, size: int) -> None:
+        """Send ``size`` tasks the worker inherited: one frame per run of consecutive positions."""
+        todo, outstanding = self.todo, worker.outstanding
+        while size and todo:
+            start = todo.popleft()
+            count = 1
+            while count < size and todo and todo[0] == start + count:
+                todo.popleft()
+                count += 1
+            worker.writer.send(start, RUN_INHERITED, RUN_COUNT.pack(count))
+            outstanding.extend(range(start, start + count))
+            size -= count
         self._flush(worker)
 
     def _flush(self, worker: _Worker) -> None:
@@ -331,16 +349,25 @@ class WorkerPool:
     def _read(self, worker: _Worker, dispatch: bool = True) -> bool:
         """Handle what the worker has sent; False once its pipe is at end of file."""
         frames, eof = worker.reader.read()
-        for frame in frames:
-            if frame.kind == LOG:
-                replay(frame.payload)
-                continue
-            if frame.kind == READY:
+        outstanding = worker.outstanding
+        finished = self.finished
+        for slot, kind, payload in frames:
+            if kind == RESULT:  # the common case first, inlined
+                outstanding.popleft()
+                try:
+                    finished.append((slot, pickle.loads(payload)))
+                except KeyboardInterrupt:
+                    raise
+                except BaseException:  # decode_outcome says what failed, in the slot
+                    finished.append((slot, decode_outcome(kind, payload, key_of(slot))))
+                self.remaining -= 1
+            elif kind == FAILURE:
+                outstanding.popleft()
+                self._finish(slot, decode_outcome(kind, payload, key_of(slot)))
+            elif kind == LOG:
+                replay(payload)
+            elif kind == READY:
                 worker.ready = True
-                continue
-            expected = worker.outstanding.popleft()
-            assert frame.slot == expected, (frame.slot, expected)
-            self._finish(frame.slot, decode_outcome(frame.kind, frame.payload, key_of(frame.slot)))
         if eof:
             self.selector.unregister(worker.reader.fd)
         elif dispatch and not worker.outstanding:
@@ -358,7 +385,8 @@ class WorkerPool:
         worker.process.join()
         exitcode = worker.process.exitcode
         pid = worker.process.pid
-        in_hand, phase = self.status[2 * worker.seat], self.status[2 * worker.seat + 1]
+        word = self.status[worker.seat]
+        in_hand, phase = word >> 3, word & 7
         self._forget(worker)
         how = f"worker process {pid} {describe_exit(exitcode)}"
         if not worker.ready:

@@ -6,8 +6,8 @@ from typing import Callable, Generator, Optional, Union
 
 __all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed"]
 
-Outcomes = Generator["tuple[int, object]", None, None]
-"""What the pools' ``stream`` yields: ``(position, outcome)`` as tasks finish."""
+Outcomes = Generator["list[tuple[int, object]]", None, None]
+"""What the pools' ``stream`` yields: lists of ``(position, outcome)`` as tasks finish."""
 
 ProgressCallback = Callable[[str, int, int], object]
 """Called in the caller's thread as each task finishes: ``(key, done, total)``."""
@@ -53,11 +53,12 @@ def collect(outcomes: Outcomes, total: int, progress: Progress) -> list[object]:
     results: list[object] = [_MISSING] * total
     done = 0
     try:
-        for index, value in outcomes:
-            results[index] = value
-            done += 1
-            if report is not None:
-                report(f"task_{index + 1}", done, total)
+        for batch in outcomes:
+            for index, value in batch:
+                results[index] = value
+                done += 1
+                if report is not None:
+                    report(f"task_{index + 1}", done, total)
     finally:
         finish()
         outcomes.close()  # at once, also when a callback raised: stops the workers
@@ -67,7 +68,8 @@ def collect(outcomes: Outcomes, total: int, progress: Progress) -> list[object]:
 def keyed(outcomes: Outcomes) -> Generator[tuple[str, object], None, None]:
     """``(position, outcome)`` pairs as ``("task_N", outcome)``; closing it stops the work."""
     try:
-        for index, value in outcomes:
-            yield f"task_{index + 1}", value
+        for batch in outcomes:
+            for index, value in batch:
+                yield f"task_{index + 1}", value
     finally:
         outcomes.close()

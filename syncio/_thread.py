@@ -84,12 +84,13 @@ class ThreadPool:
     def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
         """Run ``tasks``; return outcomes by position."""
         results: list[object] = [_MISSING] * len(tasks)
-        for slot, value in self.stream(tasks, deadline):
-            results[slot] = value
+        for batch in self.stream(tasks, deadline):
+            for slot, value in batch:
+                results[slot] = value
         return results
 
     def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Outcomes:
-        """Run ``tasks``; yield ``(position, outcome)`` pairs as tasks finish.
+        """Run ``tasks``; yield lists of ``(position, outcome)`` pairs as tasks finish.
 
         Threads cannot be killed: when the deadline passes, the unfinished slots get a
         timeout error, this call's tasks still queued are skipped, and the threads
@@ -107,18 +108,21 @@ class ThreadPool:
                 item = _get(call.done, timeout)
                 if item is None:
                     break
-                unfinished.discard(item[0])
-                yield item
+                batch = [item, *_drain(call.done)]  # and whatever else is ready
+                unfinished.difference_update(slot for slot, _ in batch)
+                yield batch
             if not unfinished:
                 return
             call.cancelled.set()
             late = _drain(call.done)  # what finished while we were timing out
             unfinished.difference_update(slot for slot, _ in late)
-            yield from late
             for slot in sorted(unfinished):
                 what = "did not finish" if slot in call.started else "did not start"
                 error = TaskTimeoutError(f"task_{slot + 1} {what} before the gather's timeout expired")
-                yield slot, TaskReturnException(error)
+                late.append((slot, TaskReturnException(error)))
+            self.abandoned = True  # threads still busy finish on their own; nobody waits
+            unfinished.clear()
+            yield late
         finally:
             call.cancelled.set()  # also on KeyboardInterrupt or an early close: skip the rest
             if unfinished:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import select
 import signal
+import struct
 import threading
 from typing import TYPE_CHECKING, MutableSequence, Optional, Sequence
 
@@ -20,12 +21,13 @@ if TYPE_CHECKING:
 
     from ._task import Task
 
-__all__ = ["IDLE", "PHASES", "PICKLING", "RUNNING", "SENDING", "UNPICKLING", "worker_main"]
+__all__ = ["IDLE", "PHASES", "PICKLING", "RUNNING", "RUN_COUNT", "SENDING", "UNPICKLING", "worker_main"]
 
 # What a worker is doing, kept in memory shared with the parent so that when a worker
 # dies the parent can say which task it was on and at which step, without the worker
 # spending a system call per step to tell it.
 IDLE, UNPICKLING, RUNNING, PICKLING, SENDING = range(5)
+RUN_COUNT = struct.Struct("<I")  # a RUN_INHERITED frame's payload: how many tasks from its slot on
 PHASES = {
     UNPICKLING: "while unpickling the task",
     RUNNING: "while running it",
@@ -69,8 +71,8 @@ def worker_main(
 
     ``inherited`` is the gather's task list when the worker was forked (so a task is
     sent as its index and never pickled), else None. The worker runs tasks one at a
-    time in the order received and writes one frame per outcome. ``status[2 * seat]``
-    holds the slot (plus one) of the task in hand and ``status[2 * seat + 1]`` the phase.
+    time in the order received and writes one frame per outcome. ``status[seat]``
+    holds ``(slot + 1) << 3 | phase`` for the task in hand.
     """
     # A group of its own: a timeout or crash clean-up can then signal the worker and
     # every process its task started in one call, and Ctrl-C in a terminal (sent to the
@@ -93,36 +95,41 @@ def worker_main(
         forwarder = LogForwarder(lambda slot, payload: send(slot, LOG, payload))
         forwarder.install(log_levels)
     reader = BlockingReader(task_conn.fileno())
-    here, phase = 2 * seat, 2 * seat + 1
+
+    def run(slot: int, task: Task[[], object]) -> None:
+        in_hand = (slot + 1) << 3
+        status[seat] = in_hand | RUNNING
+        if forwarder is not None:
+            forwarder.slot = slot
+        ok, value = run_task(task)
+        status[seat] = in_hand | PICKLING
+        kind, payload = encode_outcome(f"task_{slot + 1}", ok, value)
+        del value
+        status[seat] = in_hand | SENDING
+        send(slot, kind, payload)
+        # No "idle" mark after this: once the result is in the pipe, the parent moves
+        # on to the next task, and a slot other than that one means "not started".
+        if forwarder is not None:
+            forwarder.slot = None
+
     send(0, READY)
     while True:
         frame = reader.read()
         if frame is None or frame.kind == STOP:
             break
-        key = f"task_{frame.slot + 1}"
-        status[here] = frame.slot + 1
-        if forwarder is not None:
-            forwarder.slot = frame.slot
-        if frame.kind == RUN_INHERITED:
+        if frame.kind == RUN_INHERITED:  # a run of consecutive tasks, by position
             assert inherited is not None
-            task = inherited[frame.slot]
-        else:
-            status[phase] = UNPICKLING
-            try:
-                task = unpickle_task(frame.payload, key)
-            except TaskUnpicklingError as exc:
-                send(frame.slot, *encode_outcome(key, False, TaskReturnException(exc)))
-                status[phase] = IDLE
-                continue
-        status[phase] = RUNNING
-        ok, value = run_task(task)
+            count = RUN_COUNT.unpack(frame.payload)[0] if frame.payload else 1
+            for slot in range(frame.slot, frame.slot + count):
+                run(slot, inherited[slot])
+            continue
+        status[seat] = ((frame.slot + 1) << 3) | UNPICKLING
+        key = f"task_{frame.slot + 1}"
+        try:
+            task = unpickle_task(frame.payload, key)
+        except TaskUnpicklingError as exc:
+            send(frame.slot, *encode_outcome(key, False, TaskReturnException(exc)))
+            continue
+        run(frame.slot, task)
         del task
-        status[phase] = PICKLING
-        kind, payload = encode_outcome(key, ok, value)
-        del value
-        status[phase] = SENDING
-        send(frame.slot, kind, payload)
-        status[phase] = IDLE
-        if forwarder is not None:
-            forwarder.slot = None
     reader.close()

@@ -7,6 +7,7 @@ is not installed (``pip install 'syncio[dask]'``).
 
 from __future__ import annotations
 
+import copyreg
 import importlib
 import multiprocessing
 import re
@@ -70,37 +71,45 @@ def _dask_cluster() -> Generator[Any, None, None]:
     Dask is reached through the modules pytest.importorskip returns (typed ``Any``), so
     the module type-checks whether or not the optional extra is installed.
     """
-    dask = pytest.importorskip("dask", reason=DASK_MISSING)
-    distributed = pytest.importorskip("distributed", reason=DASK_MISSING)
-    settings = {
-        # A task whose worker died is failed with KilledWorker at once, not retried.
-        "distributed.scheduler.allowed-failures": 0,
-        # One task at a time per worker thread: a dying task's worker holds no other task.
-        "distributed.scheduler.worker-saturation": 1.0,
-    }
-    with (
-        dask.config.set(settings),
-        distributed.LocalCluster(
-            processes=True,
-            n_workers=WORKERS,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # No dashboard, but the scheduler still serves HTTP (metrics, health): on
-            # loopback, any free port, not its default 8787, which may be taken.
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-    # The client leaves one thread behind in this process: distributed's module-level
-    # offload pool. Later tests fork, and forking a process that runs threads is unsafe
-    # (Python 3.12+ warns), so end that thread; a fresh pool starts its thread lazily.
-    utils = importlib.import_module("distributed.utils")
-    offload = getattr(utils, "_offload_executor", None)
-    if isinstance(offload, ThreadPoolExecutor):
-        offload.shutdown(wait=True)
-        setattr(utils, "_offload_executor", ThreadPoolExecutor(1, thread_name_prefix="Dask-Offload"))  # noqa: B010
+    # Importing distributed installs tblib's pickling for every exception class there is
+    # (copyreg): exceptions that cannot be rebuilt normally then pickle fine, which
+    # would change what later tests in this process see. Undo it afterwards.
+    reducers = dict(copyreg.dispatch_table)
+    try:
+        dask = pytest.importorskip("dask", reason=DASK_MISSING)
+        distributed = pytest.importorskip("distributed", reason=DASK_MISSING)
+        settings = {
+            # A task whose worker died is failed with KilledWorker at once, not retried.
+            "distributed.scheduler.allowed-failures": 0,
+            # One task at a time per worker thread: a dying task's worker holds no other task.
+            "distributed.scheduler.worker-saturation": 1.0,
+        }
+        with (
+            dask.config.set(settings),
+            distributed.LocalCluster(
+                processes=True,
+                n_workers=WORKERS,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=None,
+                # No dashboard, but the scheduler still serves HTTP (metrics, health): on
+                # loopback, any free port, not its default 8787, which may be taken.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            yield client
+        # The client leaves one thread behind in this process: distributed's module-level
+        # offload pool. Later tests fork, and forking a process that runs threads is unsafe
+        # (Python 3.12+ warns), so end that thread; a fresh pool starts its thread lazily.
+        utils = importlib.import_module("distributed.utils")
+        offload = getattr(utils, "_offload_executor", None)
+        if isinstance(offload, ThreadPoolExecutor):
+            offload.shutdown(wait=True)
+            setattr(utils, "_offload_executor", ThreadPoolExecutor(1, thread_name_prefix="Dask-Offload"))  # noqa: B010
+    finally:
+        copyreg.dispatch_table.clear()
+        copyreg.dispatch_table.update(reducers)
 
 
 @pytest.fixture(scope="module", params=KINDS)
