@@ -22,6 +22,7 @@ __all__ = [
     "RESULT",
     "RUN_INHERITED",
     "RUN_PICKLED",
+    "SPILLED",
     "STOP",
     "BlockingReader",
     "Frame",
@@ -41,6 +42,7 @@ STOP = 3  # finish: no more tasks
 # worker -> parent
 READY = 6  # the worker has started and will now read tasks
 LOG = 7  # payload: a pickled log record's fields (see _logs.py)
+SPILLED = 8  # payload: the path of a large pickled result in shared memory (see _spill.py)
 RESULT = 4  # payload: the pickled return value
 FAILURE = 5  # payload: a pickled failure record (see _process.encode_failure)
 

@@ -105,6 +105,27 @@ def encode_outcome(key: str, ok: bool, value: object) -> tuple[int, bytes]:
     return FAILURE, _dumps(record)
 
 
+def decode_spilled(path: bytes | bytearray, key: str) -> object:
+    """Parent side: a large result the worker left in shared memory (see _spill.py)."""
+    from ._spill import load
+
+    try:
+        return load(path)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a bad __setstate__ may raise anything
+        return _result_unpickling_failed(key, exc)
+
+
+def _result_unpickling_failed(key: str, exc: BaseException) -> TaskReturnException:
+    error = TaskUnpicklingError(
+        f"{key}'s result could not be unpickled in the parent process "
+        f"({type(exc).__name__}: {_safe_str(exc)}); is its class importable here?"
+    )
+    error.__cause__ = exc
+    return TaskReturnException(error)
+
+
 def decode_outcome(kind: int, payload: bytes | bytearray, key: str) -> object:
     """Parent side: the task's result, or a :class:`TaskReturnException` for its failure."""
     if kind == RESULT:
@@ -112,13 +133,8 @@ def decode_outcome(kind: int, payload: bytes | bytearray, key: str) -> object:
             return pickle.loads(payload)
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:
-            error = TaskUnpicklingError(
-                f"{key}'s result could not be unpickled in the parent process "
-                f"({type(exc).__name__}: {_safe_str(exc)}); is its class importable here?"
-            )
-            error.__cause__ = exc
-            return TaskReturnException(error)
+        except BaseException as exc:  # a bad __setstate__ may raise anything
+            return _result_unpickling_failed(key, exc)
     exc_bytes, type_name, message, traceback, reason = pickle.loads(payload)
     exception: object = None
     if exc_bytes is not None:

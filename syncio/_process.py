@@ -29,6 +29,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Optional, Sequence, cast
 
+from . import _spill as spill
 from ._channel import (
     FAILURE,
     LOG,
@@ -36,6 +37,7 @@ from ._channel import (
     RESULT,
     RUN_INHERITED,
     RUN_PICKLED,
+    SPILLED,
     STOP,
     FrameReader,
     FrameWriter,
@@ -46,7 +48,7 @@ from ._channel import (
 from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError, describe_exit
 from ._logs import capture_levels, replay
 from ._outcome import TaskReturnException
-from ._pickling import decode_outcome, pickle_task
+from ._pickling import decode_outcome, decode_spilled, pickle_task
 from ._progress import Outcomes
 from ._task import Task
 from ._worker import IDLE, PHASES, RUN_COUNT, worker_main
@@ -93,6 +95,7 @@ class _Worker:
                 "status": status,
                 "seat": seat,
                 "log_levels": log_levels,
+                "owner": os.getpid(),
             },
             name=f"syncio-worker-{number}",
             daemon=False,  # tasks may start processes of their own
@@ -174,6 +177,7 @@ class WorkerPool:
         self.started = 0
         self.selector = selectors.DefaultSelector()
         remember_parent_fd(self.selector.fileno())
+        spill.remove_orphans()
         # The call being run:
         self.tasks: Sequence[Task[[], object]] = ()
         self.finished: list[tuple[int, object]] = []  # outcomes not yet handed out
@@ -364,6 +368,9 @@ class WorkerPool:
             elif kind == FAILURE:
                 outstanding.popleft()
                 self._finish(slot, decode_outcome(kind, payload, key_of(slot)))
+            elif kind == SPILLED:
+                outstanding.popleft()
+                self._finish(slot, decode_spilled(payload, key_of(slot)))
             elif kind == LOG:
                 replay(payload)
             elif kind == READY:
@@ -383,6 +390,8 @@ class WorkerPool:
                 break
         worker.signal_group(signal.SIGKILL)  # what its task started must not outlive it
         worker.process.join()
+        if worker.process.pid is not None:
+            spill.remove_left_by(worker.process.pid)
         exitcode = worker.process.exitcode
         pid = worker.process.pid
         word = self.status[worker.seat]

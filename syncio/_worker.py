@@ -8,13 +8,24 @@ import select
 import signal
 import struct
 import threading
-from typing import TYPE_CHECKING, MutableSequence, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, MutableSequence, Optional, Sequence
 
-from ._channel import LOG, READY, RUN_INHERITED, STOP, BlockingReader, close_inherited_parent_fds, write_frame
+from ._channel import (
+    LOG,
+    READY,
+    RESULT,
+    RUN_INHERITED,
+    SPILLED,
+    STOP,
+    BlockingReader,
+    close_inherited_parent_fds,
+    write_frame,
+)
 from ._errors import TaskUnpicklingError
 from ._logs import LogForwarder
 from ._outcome import TaskReturnException, run_task
 from ._pickling import encode_outcome, unpickle_task
+from ._spill import spill
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -28,6 +39,7 @@ __all__ = ["IDLE", "PHASES", "PICKLING", "RUNNING", "RUN_COUNT", "SENDING", "UNP
 # spending a system call per step to tell it.
 IDLE, UNPICKLING, RUNNING, PICKLING, SENDING = range(5)
 RUN_COUNT = struct.Struct("<I")  # a RUN_INHERITED frame's payload: how many tasks from its slot on
+Send = Callable[..., None]  # send(slot, kind, payload=b"")
 PHASES = {
     UNPICKLING: "while unpickling the task",
     RUNNING: "while running it",
@@ -57,23 +69,8 @@ def _die_with_parent(lifeline: int) -> None:
         os._exit(1)
 
 
-def worker_main(
-    *,
-    task_conn: Connection,
-    result_conn: Connection,
-    lifeline: Connection,
-    inherited: Optional[Sequence[Task[[], object]]],
-    status: MutableSequence[int],
-    seat: int,
-    log_levels: Optional[dict[str, int]],
-) -> None:
-    """Entry point of a worker process.
-
-    ``inherited`` is the gather's task list when the worker was forked (so a task is
-    sent as its index and never pickled), else None. The worker runs tasks one at a
-    time in the order received and writes one frame per outcome. ``status[seat]``
-    holds ``(slot + 1) << 3 | phase`` for the task in hand.
-    """
+def _prepare(out: int, lifeline: int, log_levels: Optional[dict[str, int]]) -> tuple[Send, Optional[LogForwarder]]:
+    """Set the worker process up; return how to send a frame, and the log forwarder if any."""
     # A group of its own: a timeout or crash clean-up can then signal the worker and
     # every process its task started in one call, and Ctrl-C in a terminal (sent to the
     # foreground group) reaches only the parent, which stops the workers itself.
@@ -81,8 +78,7 @@ def worker_main(
         os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     close_inherited_parent_fds()
-    _die_with_parent(lifeline.fileno())
-    out = result_conn.fileno()
+    _die_with_parent(lifeline)
     # Threads a task starts may log while the worker writes a result: one writer at a time.
     write_lock = threading.Lock()
 
@@ -94,6 +90,28 @@ def worker_main(
     if log_levels is not None:
         forwarder = LogForwarder(lambda slot, payload: send(slot, LOG, payload))
         forwarder.install(log_levels)
+    return send, forwarder
+
+
+def worker_main(
+    *,
+    task_conn: Connection,
+    result_conn: Connection,
+    lifeline: Connection,
+    inherited: Optional[Sequence[Task[[], object]]],
+    status: MutableSequence[int],
+    seat: int,
+    log_levels: Optional[dict[str, int]],
+    owner: int,
+) -> None:
+    """Entry point of a worker process.
+
+    ``inherited`` is the gather's task list when the worker was forked (so a task is
+    sent as its index and never pickled), else None. The worker runs tasks one at a
+    time in the order received and writes one frame per outcome. ``status[seat]``
+    holds ``(slot + 1) << 3 | phase`` for the task in hand.
+    """
+    send, forwarder = _prepare(result_conn.fileno(), lifeline.fileno(), log_levels)
     reader = BlockingReader(task_conn.fileno())
 
     def run(slot: int, task: Task[[], object]) -> None:
@@ -106,7 +124,11 @@ def worker_main(
         kind, payload = encode_outcome(f"task_{slot + 1}", ok, value)
         del value
         status[seat] = in_hand | SENDING
-        send(slot, kind, payload)
+        path = spill(payload, owner, slot) if kind == RESULT else None
+        if path is None:
+            send(slot, kind, payload)
+        else:
+            send(slot, SPILLED, path)
         # No "idle" mark after this: once the result is in the pipe, the parent moves
         # on to the next task, and a slot other than that one means "not started".
         if forwarder is not None:

@@ -81,3 +81,11 @@ def no_leaks(pgather: Gather) -> Iterator[Snapshot]:
     before = Snapshot()
     yield before
     before.assert_unchanged()
+
+
+def spilled_files() -> list[str]:
+    """Large results this process's workers left in shared memory (see syncio/_spill.py)."""
+    prefix = f"syncio-{os.getpid()}-"
+    return (
+        sorted(name for name in os.listdir("/dev/shm") if name.startswith(prefix)) if os.path.isdir("/dev/shm") else []
+    )

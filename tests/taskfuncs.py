@@ -263,3 +263,7 @@ def wait_for_file(path: str) -> str:
     """Block until ``path`` exists as a FIFO written by the test (no polling)."""
     with open(path) as stream:
         return stream.read()
+
+
+def pair(first: object, second: object) -> tuple[object, object]:
+    return first, second

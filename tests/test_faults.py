@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import taskfuncs
-from conftest import Gather, Snapshot
+from conftest import Gather, Snapshot, spilled_files
 from taskfuncs import Trap, add, hello
 
 from syncio import (
@@ -137,6 +137,7 @@ def test_worker_killed_while_sending_a_large_result(pgather: Gather, fifo: Path)
         assert first == bytes(size)
     assert results["task_2"] == taskfuncs.make_bytes(32 * 1024 * 1024, 5)
     assert results["task_3"] == 2
+    assert spilled_files() == []  # nothing left in shared memory by the dead worker
 
 
 def test_next_gather_is_not_poisoned(pgather: Gather) -> None:

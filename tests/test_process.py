@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import taskfuncs
-from conftest import Gather, Snapshot
+from conftest import Gather, Snapshot, spilled_files
 from taskfuncs import add, hello
 
 import syncio
@@ -144,6 +144,30 @@ def test_large_results_and_arguments_arrive_intact(pgather: Gather) -> None:
     assert results["task_1"] == taskfuncs.make_bytes(size, 1)
     assert results["task_2"] == taskfuncs.make_bytes(size, 2)
     assert results["task_3"] == taskfuncs.byte_sum(data)
+    assert spilled_files() == []  # large results came through shared memory, and were deleted
+
+
+def test_a_result_that_fails_to_unpickle_from_shared_memory_is_cleaned_up(pgather: Gather) -> None:
+    big = taskfuncs.Trap("parent-error", os.getpid())
+    results = pgather(create_task(taskfuncs.pair)(big, taskfuncs.make_bytes(8 * 1024 * 1024)))
+    error = _failure(results["task_1"])
+    assert str(error).startswith("task_1's result could not be unpickled in the parent process (ValueError")
+    assert spilled_files() == []
+
+
+def test_orphaned_shared_memory_is_removed(pgather: Gather) -> None:
+    dead_parent = _dead_pid()
+    orphan = f"/dev/shm/syncio-{dead_parent}-1-0"
+    with open(orphan, "wb") as stream:
+        stream.write(b"left by a parent killed mid-transfer")
+    pgather(create_task(add)(1, 1))
+    assert not os.path.exists(orphan)
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
 
 
 def test_no_process_or_fd_is_left_behind(pgather: Gather, no_leaks: Snapshot) -> None:
