@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
-from typing import Any, Collection, Optional, Sequence, TypeVar, overload
+from typing import Any, Collection, Optional, Sequence, overload
 
 from typing_extensions import Never
 
@@ -43,16 +43,10 @@ from ._pickling import (
     encode_outcome,
 )
 from ._task import Task
+from ._typevars import R1, R2, R3, R4, R5, R6, T
 
 __all__ = ["executor_gather", "run_on_executor"]
 
-T = TypeVar("T")
-R1 = TypeVar("R1")
-R2 = TypeVar("R2")
-R3 = TypeVar("R3")
-R4 = TypeVar("R4")
-R5 = TypeVar("R5")
-R6 = TypeVar("R6")
 
 _MISSING = object()
 # Python 3.14's InterpreterPoolExecutor subclasses ThreadPoolExecutor but runs each task

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from multiprocessing.context import BaseContext
-from typing import Any, Generator, Optional, TypeVar, Union, overload
+from typing import Any, Generator, Optional, Union, overload
 
 from typing_extensions import Never
 
@@ -21,16 +21,10 @@ from ._process import stream_in_processes
 from ._progress import Progress, ProgressCallback, check_progress, collect, keyed
 from ._task import Task
 from ._thread import stream_in_threads
+from ._typevars import R1, R2, R3, R4, R5, R6, T
 
 __all__ = ["as_completed", "gather", "thread_as_completed", "thread_gather"]
 
-T = TypeVar("T")
-R1 = TypeVar("R1")
-R2 = TypeVar("R2")
-R3 = TypeVar("R3")
-R4 = TypeVar("R4")
-R5 = TypeVar("R5")
-R6 = TypeVar("R6")
 
 _ = ProgressCallback, TaskReturnException  # named in the generated overloads
 

@@ -55,7 +55,6 @@ from ._worker import IDLE, PHASES, RUN_COUNT, worker_main
 
 __all__ = ["WorkerPool", "stream_in_processes"]
 
-_MISSING = object()
 _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIGKILL
 
 
@@ -187,14 +186,6 @@ class WorkerPool:
         self.deadline: Optional[float] = None
 
     # -- life cycle ---------------------------------------------------------------
-
-    def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
-        """Run ``tasks`` on the pool's workers; return their outcomes by position."""
-        results: list[object] = [_MISSING] * len(tasks)
-        for batch in self.stream(tasks, deadline):
-            for index, value in batch:
-                results[index] = value
-        return results
 
     def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Outcomes:
         """Run ``tasks``; yield lists of ``(position, outcome)`` pairs as tasks finish.

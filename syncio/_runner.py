@@ -6,7 +6,7 @@ import threading
 import weakref
 from multiprocessing.context import BaseContext
 from types import TracebackType
-from typing import Any, Generator, NoReturn, Optional, TypeVar, Union, overload
+from typing import Any, Generator, NoReturn, Optional, Union, overload
 
 from typing_extensions import Never, Self
 
@@ -24,16 +24,10 @@ from ._process import WorkerPool
 from ._progress import Outcomes, Progress, ProgressCallback, check_progress, collect, keyed
 from ._task import Task
 from ._thread import ThreadPool
+from ._typevars import R1, R2, R3, R4, R5, R6, T
 
 __all__ = ["Runner"]
 
-T = TypeVar("T")
-R1 = TypeVar("R1")
-R2 = TypeVar("R2")
-R3 = TypeVar("R3")
-R4 = TypeVar("R4")
-R5 = TypeVar("R5")
-R6 = TypeVar("R6")
 
 _ = ProgressCallback, TaskReturnException  # named in the generated overloads
 

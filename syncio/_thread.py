@@ -14,8 +14,6 @@ from ._task import Task
 
 __all__ = ["ThreadPool", "stream_in_threads"]
 
-_MISSING = object()
-
 
 class _Call:
     """One gather's share of the pool: its outcome queue, what started, its cancel flag."""
@@ -80,14 +78,6 @@ class ThreadPool:
                     self._idle += 1
                 thread.start()
                 self._threads.append(thread)
-
-    def run(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> list[object]:
-        """Run ``tasks``; return outcomes by position."""
-        results: list[object] = [_MISSING] * len(tasks)
-        for batch in self.stream(tasks, deadline):
-            for slot, value in batch:
-                results[slot] = value
-        return results
 
     def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Outcomes:
         """Run ``tasks``; yield lists of ``(position, outcome)`` pairs as tasks finish.
