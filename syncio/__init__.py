@@ -6,24 +6,28 @@
 [1024, (3, 1)]
 """
 
-from ._errors import RemoteError as RemoteError
-from ._errors import RemoteTraceback as RemoteTraceback
-from ._errors import TaskPicklingError as TaskPicklingError
-from ._errors import TaskTimeoutError as TaskTimeoutError
-from ._errors import TaskUnpicklingError as TaskUnpicklingError
-from ._errors import WorkerDiedError as WorkerDiedError
-from ._executor import executor_gather as executor_gather
-from ._gather import as_completed as as_completed
-from ._gather import gather as gather
-from ._gather import thread_as_completed as thread_as_completed
-from ._gather import thread_gather as thread_gather
-from ._outcome import TaskReturnException as TaskReturnException
-from ._outcome import is_exception as is_exception
-from ._output import TaskOutput as TaskOutput
-from ._progress import ProgressCallback as ProgressCallback
-from ._runner import Runner as Runner
-from ._task import Task as Task
-from ._task import create_task as create_task
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from ._errors import RemoteError as RemoteError
+    from ._errors import RemoteTraceback as RemoteTraceback
+    from ._errors import TaskPicklingError as TaskPicklingError
+    from ._errors import TaskTimeoutError as TaskTimeoutError
+    from ._errors import TaskUnpicklingError as TaskUnpicklingError
+    from ._errors import WorkerDiedError as WorkerDiedError
+    from ._executor import executor_gather as executor_gather
+    from ._gather import as_completed as as_completed
+    from ._gather import gather as gather
+    from ._gather import thread_as_completed as thread_as_completed
+    from ._gather import thread_gather as thread_gather
+    from ._outcome import TaskReturnException as TaskReturnException
+    from ._output import TaskOutput as TaskOutput
+    from ._output import is_exception as is_exception
+    from ._progress import ProgressCallback as ProgressCallback
+    from ._runner import Runner as Runner
+    from ._task import Task as Task
+    from ._task import create_task as create_task
 
 __all__ = [
     "ProgressCallback",
@@ -45,3 +49,40 @@ __all__ = [
     "thread_as_completed",
     "thread_gather",
 ]
+
+# Public names load on first use (PEP 562), so that importing syncio costs almost
+# nothing: a spawn or forkserver worker imports this package before it can run a task,
+# and should load only what a worker needs. Type checkers read the imports above.
+_EXPORTS = {
+    "RemoteError": "._errors",
+    "RemoteTraceback": "._errors",
+    "TaskPicklingError": "._errors",
+    "TaskTimeoutError": "._errors",
+    "TaskUnpicklingError": "._errors",
+    "WorkerDiedError": "._errors",
+    "executor_gather": "._executor",
+    "as_completed": "._gather",
+    "gather": "._gather",
+    "thread_as_completed": "._gather",
+    "thread_gather": "._gather",
+    "TaskReturnException": "._outcome",
+    "is_exception": "._output",
+    "TaskOutput": "._output",
+    "ProgressCallback": "._progress",
+    "Runner": "._runner",
+    "Task": "._task",
+    "create_task": "._task",
+}
+
+if not typing.TYPE_CHECKING:  # hidden from type checkers, which would then accept any name
+
+    def __getattr__(name: str) -> object:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import TYPE_CHECKING, Optional, TextIO, TypeVar, Union
-
-from typing_extensions import Literal, TypeIs, final
+from typing import TYPE_CHECKING, Literal, Optional, TextIO, TypeVar, Union, final
 
 if TYPE_CHECKING:
     from ._task import Task
 
-__all__ = ["TaskReturnException", "is_exception", "run_task"]
+__all__ = ["TaskReturnException", "run_task"]
 
 T = TypeVar("T")
 
@@ -48,11 +46,6 @@ class TaskReturnException:
 
     def __repr__(self) -> str:
         return f"TaskReturnException({self.exception!r})"
-
-
-def is_exception(result: object) -> TypeIs[TaskReturnException]:
-    """Return True when ``result`` is a failed task's :class:`TaskReturnException`."""
-    return isinstance(result, TaskReturnException)
 
 
 def _format(exception: BaseException) -> str:

@@ -18,6 +18,7 @@ so forking a worker is never unsafe because of syncio.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing.process
 import os
 import pickle
@@ -54,6 +55,8 @@ from ._task import Task
 from ._worker import IDLE, PHASES, RUN_COUNT, worker_main
 
 __all__ = ["WorkerPool", "stream_in_processes"]
+
+logger = logging.getLogger(__name__)  # DEBUG only: worker starts and deaths
 
 _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIGKILL
 
@@ -256,6 +259,7 @@ class WorkerPool:
         self.workers.append(worker)
         self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
         self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
+        logger.debug("started worker process %s (%s)", worker.process.pid, self.method)
         return worker
 
     def _stop(self, workers: list[_Worker]) -> None:
@@ -389,6 +393,7 @@ class WorkerPool:
         in_hand, phase = word >> 3, word & 7
         self._forget(worker)
         how = f"worker process {pid} {describe_exit(exitcode)}"
+        logger.debug("%s with %d task(s) outstanding", how, len(worker.outstanding))
         if not worker.ready:
             self._fail_start_up(worker, how, pid, exitcode)
             return

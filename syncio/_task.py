@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import reprlib
 import sys
 import types
@@ -11,7 +10,10 @@ import typing
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, TypeVar, cast, overload
 
-from typing_extensions import ParamSpec, TypeVarTuple, Unpack
+if sys.version_info >= (3, 11):  # a worker then need not import typing_extensions at all
+    from typing import ParamSpec, TypeVarTuple, Unpack
+else:
+    from typing_extensions import ParamSpec, TypeVarTuple, Unpack
 
 __all__ = ["Task", "create_task"]
 
@@ -137,7 +139,7 @@ def _checked_kwargs(kwargs: object) -> dict[str, object]:
     return checked
 
 
-_ASYNC_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_ASYNC_FLAGS = 0x0080 | 0x0200  # inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR (inspect loads slowly)
 _NEVER_ASYNC = (types.BuiltinFunctionType, types.BuiltinMethodType, type)
 
 
@@ -157,6 +159,8 @@ def _check_callable(func: object) -> None:
         return
     # An instance whose class has an async __call__ is as async as an `async def`.
     candidates = (func, getattr(type(func), "__call__", None))  # noqa: B004
+    import inspect
+
     checks = (inspect.iscoroutinefunction, inspect.isasyncgenfunction)
     if any(is_async(candidate) for candidate in candidates for is_async in checks):
         raise TypeError(

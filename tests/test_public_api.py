@@ -42,12 +42,27 @@ def test_all_lists_every_public_name_once() -> None:
 
 
 def test_every_public_attribute_is_in_all() -> None:
+    for name in syncio.__all__:  # names load on first use: load them all
+        getattr(syncio, name)
     public = {
         name
         for name, value in vars(syncio).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert public == set(syncio.__all__)
+    assert set(syncio.__all__) <= set(dir(syncio))
+    with pytest.raises(AttributeError, match="module 'syncio' has no attribute 'gahter'"):
+        getattr(syncio, "gahter")  # noqa: B009
+
+
+def test_importing_syncio_loads_only_what_a_worker_needs() -> None:
+    code = (
+        "import sys, syncio._worker\n"
+        "heavy = ['concurrent.futures', 'syncio._executor', 'syncio._gather', 'syncio._runner', 'uuid']\n"
+        "print([name for name in heavy if name in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
 
 
 def test_public_objects_say_they_come_from_syncio() -> None:

@@ -196,3 +196,8 @@ def test_syncio_logs_nothing_by_default(caplog: pytest.LogCaptureFixture, start_
     with caplog.at_level(logging.INFO, logger="syncio"):
         syncio.gather(create_task(taskfuncs.exit_with)(1), create_task(add)(1, 1), mp_context=start_method)
     assert [r for r in caplog.records if r.name.startswith("syncio.") and not r.name.startswith("syncio.tests")] == []
+    with caplog.at_level(logging.DEBUG, logger="syncio._process"):
+        syncio.gather(create_task(taskfuncs.exit_with)(1), mp_context=start_method)
+    messages = [r.getMessage() for r in caplog.records if r.name == "syncio._process"]
+    assert any(m.startswith("started worker process ") for m in messages)
+    assert any(m.endswith("exited with code 1 with 1 task(s) outstanding") for m in messages)

@@ -70,3 +70,8 @@ def wrong_progress(done: int) -> None: ...
 gather(ready, progress=wrong_progress)  # type: ignore[arg-type]
 thread_gather(ready, progress="yes")  # type: ignore[call-overload]
 as_completed(ready, progress=True)  # type: ignore[call-overload]
+
+# Names load lazily at run time, but type checkers still reject unknown ones.
+import syncio  # noqa: E402
+
+syncio.gahter  # type: ignore[attr-defined]
