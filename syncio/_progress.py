@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generator, Optional, Union
+from typing import TYPE_CHECKING, Callable, Generator, Optional, Union
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 __all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed"]
 
@@ -17,31 +20,33 @@ Progress = Union[bool, ProgressCallback, None]
 _MISSING = object()
 
 
-def _reporter(progress: Progress, total: int) -> tuple[Optional[ProgressCallback], Callable[[], None]]:
-    """The callback to call per finished task, and what to do at the end."""
-    if progress is None or progress is False:
-        return None, lambda: None
-    if progress is True:
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            raise ImportError(
-                "progress=True shows a tqdm progress bar, and tqdm is not installed: "
-                "`pip install tqdm`, or pass progress=callback(key, done, total)"
-            ) from None
-        bar = tqdm(total=total, unit="task")
-        return (lambda _key, _done, _total: bar.update(1)), bar.close
-    if not callable(progress):
-        raise TypeError(f"progress must be True, False, None or a callable, not {type(progress).__name__}")
-    return progress, lambda: None
+def _tqdm() -> type[tqdm]:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        raise ImportError(
+            "progress=True shows a tqdm progress bar, and tqdm is not installed: "
+            "`pip install tqdm`, or pass progress=callback(key, done, total)"
+        ) from None
+    return tqdm
 
 
 def check_progress(progress: object) -> None:
-    """Reject a bad ``progress`` before any work starts."""
+    """Reject a bad ``progress`` before any work starts (tqdm missing for ``True``)."""
     if progress is True:
-        _reporter(True, 0)[1]()
-    elif progress not in (None, False) and not callable(progress):
+        _tqdm()
+    elif progress is not None and progress is not False and not callable(progress):
         raise TypeError(f"progress must be True, False, None or a callable, not {type(progress).__name__}")
+
+
+def _reporter(progress: Progress, total: int) -> tuple[Optional[ProgressCallback], Callable[[], None]]:
+    """The callback to call per finished task, and what to do at the end."""
+    if progress is True:
+        bar = _tqdm()(total=total, unit="task")
+        return (lambda _key, _done, _total: bar.update(1)), bar.close
+    if progress is None or progress is False:
+        return None, lambda: None
+    return progress, lambda: None
 
 
 def collect(outcomes: Outcomes, total: int, progress: Progress) -> list[object]:
