@@ -9,8 +9,10 @@ Usage (internal; ``run.py`` calls it and reads the JSON it prints on its last li
 The same file runs under both venvs: ``.venv`` (this checkout of syncio, plus joblib)
 and ``.venv-syncio004`` (syncio 0.0.4, which has the same import name). Only the peer
 being measured is set up; its modules are imported before the clock starts, pools that
-are "reused" are created and warmed by one untimed run of the same workload, and
-"fresh" ones are created and shut down inside the timed region.
+are "reused" (and a syncio ``Runner``) are created and warmed by one untimed run of the
+same workload, and "fresh" ones are created and shut down inside the timed region. With
+``calls`` > 1 the clock times that many calls in a row and the reported ``seconds`` is
+the time per call (for calls too short to time one by one).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Spec:
     max_workers: Optional[int] = None  # None: each library's default
     threads: bool = False  # syncio peers: thread_gather instead of gather
     sample_rss: bool = False
+    calls: int = 1  # calls timed together in one measurement; "seconds" is per call
 
     @classmethod
     def from_json(cls, text: str) -> Spec:
@@ -169,6 +172,26 @@ class SyncioPeer(Peer):
         return [output[f"task_{i}"] for i in range(1, len(tasks) + 1)]
 
 
+class RunnerPeer(Peer):
+    """``Runner.gather`` on warm worker processes (this checkout only: 0.0.4 has no Runner)."""
+
+    def __init__(self, start_method: Optional[str], max_workers: Optional[int]) -> None:
+        from syncio import Runner, create_task
+
+        self.create_task = create_task
+        self.runner = Runner(mp_context=start_method, max_workers=max_workers)  # workers start on first use
+
+    def prepare(self, call: Call) -> None:
+        self.run(call)  # warm: the workers started, the task function imported in them
+
+    def run(self, call: Call) -> list[object]:
+        output = self.runner.gather(*[self.create_task(call.func)(argument) for argument in call.arguments])
+        return [output[f"task_{i}"] for i in range(1, len(call.arguments) + 1)]
+
+    def close(self) -> None:
+        self.runner.close()
+
+
 class ExecutorPeer(Peer):
     """``Executor.submit`` once per task, then every ``result()``; a fresh or reused pool."""
 
@@ -238,6 +261,7 @@ def make_peer(spec: Spec) -> Peer:
         "syncio-0.0.4": lambda: SyncioPeer(spec.threads, legacy=True),
         "ppe-fresh": lambda: ExecutorPeer(threads=False, reuse=False),
         "ppe-reused": lambda: ExecutorPeer(threads=False, reuse=True),
+        "syncio-runner": lambda: RunnerPeer(spec.start_method, spec.max_workers),
         "tpe-fresh": lambda: ExecutorPeer(threads=True, reuse=False),
         "tpe-reused": lambda: ExecutorPeer(threads=True, reuse=True),
         "pool-fresh": PoolMapPeer,
@@ -311,6 +335,8 @@ class TreeRssSampler:
 
 
 def measure(spec: Spec) -> dict[str, object]:
+    if spec.calls < 1:
+        raise ValueError(f"calls must be at least 1, not {spec.calls}")
     call = build_call(spec)
     peer = make_peer(spec)
     try:
@@ -322,15 +348,20 @@ def measure(spec: Spec) -> dict[str, object]:
             sampler.__enter__()
         start = time.perf_counter()
         try:
-            results = peer.run(call)
+            every_results = [peer.run(call) for _ in range(spec.calls)]
         finally:
             seconds = time.perf_counter() - start
             if sampler is not None:
                 sampler.__exit__()
     finally:
         peer.close()
-    check_results(spec, call, results)
-    measured: dict[str, object] = {"seconds": seconds, "baseline_rss_mib": baseline}
+    for results in every_results:
+        check_results(spec, call, results)
+    measured: dict[str, object] = {
+        "seconds": seconds / spec.calls,
+        "calls": spec.calls,
+        "baseline_rss_mib": baseline,
+    }
     if isinstance(peer, SyncioPeer):
         measured["build_seconds"] = peer.build_seconds
     if sampler is not None:

@@ -9,7 +9,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence, cast
 
-from plan import FAMILIES, PEERS, REFERENCE, TARGETS, TODO_TARGETS, Case, Family
+from plan import FAMILIES, PEERS, REFERENCE, TARGETS, Case, Family, Target
 
 Measurement = Mapping[str, float]
 
@@ -120,7 +120,9 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.2f} s"
     if seconds >= 0.01:
         return f"{seconds * 1000:.0f} ms"
-    return f"{seconds * 1000:.2f} ms"
+    if seconds >= 0.001:
+        return f"{seconds * 1000:.2f} ms"
+    return f"{seconds * 1000:.3f} ms"
 
 
 def format_metric(value: float, metric: str) -> str:
@@ -144,8 +146,13 @@ def _extra_cell(family: Family, result: CaseResult, peer: str, median: float) ->
     return []
 
 
+def _peer_label(case: Case, peer: str) -> str:
+    calls = case.calls(peer)
+    return PEERS[peer].label + (f" (per call, {calls} calls timed together)" if calls > 1 else "")
+
+
 def _peer_row(family: Family, result: CaseResult, peer: str) -> list[str]:
-    label = [result.case.label, PEERS[peer].label]
+    label = [result.case.label, _peer_label(result.case, peer)]
     median = result.median(peer, family.metric)
     if median is None:
         reason = result.failures.get(peer, "no measurement")
@@ -208,32 +215,49 @@ def tables(results: Sequence[CaseResult], repeats: int) -> list[str]:
 class TargetResult:
     title: str
     goal: str
-    value: Optional[float]  # None: not measured in this run
+    value: Optional[float]  # the ratio, or the median itself for a target without a denominator; None: not measured
     met: Optional[bool]
+    measured: str  # value as shown, with the comparison ratio if the target has one
+    comparison: Optional[float] = None  # median(numerator) / median(compare_to), for information
+
+
+def _ratio(top: Optional[float], bottom: Optional[float]) -> Optional[float]:
+    return top / bottom if top is not None and bottom else None
+
+
+def evaluate_target(target: Target, result: Optional[CaseResult]) -> TargetResult:
+    """One target with its measured value (a ratio, or a median) and whether it is met."""
+    metric = FAMILIES[target.case_key.split("/", 1)[0]].metric
+    top = result.median(target.numerator, metric) if result else None
+    if target.denominator is None:
+        value = top
+        goal = f"{target.op} {format_metric(target.bound, metric)}"
+        shown = format_metric(value, metric) if value is not None else ""
+    else:
+        value = _ratio(top, result.median(target.denominator, metric) if result else None)
+        goal = f"{target.op} {target.bound}"
+        shown = f"{value:.3f}" if value is not None else ""
+    comparison = None
+    if target.compare_to is not None and result is not None:
+        other = result.median(target.compare_to, metric)
+        comparison = _ratio(top, other)
+        if comparison is not None and other is not None:
+            shown += f"; ÷ {PEERS[target.compare_to].label} ({format_metric(other, metric)}): {comparison:.2f}"
+    met = target.met(value) if value is not None else None
+    return TargetResult(target.title, goal, value, met, shown or "not measured", comparison)
 
 
 def evaluate_targets(results: Sequence[CaseResult]) -> list[TargetResult]:
-    """Each target with its measured ratio and whether it is met."""
+    """Each target with its measured value and whether it is met."""
     by_key = {result.case.key: result for result in results}
-    evaluated: list[TargetResult] = []
-    for target in TARGETS:
-        result = by_key.get(target.case_key)
-        metric = FAMILIES[target.case_key.split("/", 1)[0]].metric
-        top = result.median(target.numerator, metric) if result else None
-        bottom = result.median(target.denominator, metric) if result else None
-        value = top / bottom if top is not None and bottom else None
-        met = target.met(value) if value is not None else None
-        evaluated.append(TargetResult(target.title, f"{target.op} {target.bound}", value, met))
-    return evaluated
+    return [evaluate_target(target, by_key.get(target.case_key)) for target in TARGETS]
 
 
 def target_lines(evaluated: Sequence[TargetResult]) -> list[str]:
     rows: list[list[str]] = []
     for item in evaluated:
-        measured = "not measured" if item.value is None else f"{item.value:.3f}"
         met = "-" if item.met is None else ("yes" if item.met else "**NO**")
-        rows.append([item.title, measured, item.goal, met])
-    rows += [[todo, "-", "-", "TODO"] for todo in TODO_TARGETS]
+        rows.append([item.title, item.measured, item.goal, met])
     checked = [item for item in evaluated if item.met is not None]
     met_count = sum(1 for item in checked if item.met)
     return [

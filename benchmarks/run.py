@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence, cast
 
 from plan import CPU_SECONDS, FAMILIES, PEERS, Case, build_cases
-from report import CaseResult, busy_warning, describe_machine, evaluate_targets, machine_lines, tables, target_lines
+from report import (
+    CaseResult,
+    busy_warning,
+    describe_machine,
+    evaluate_targets,
+    format_seconds,
+    machine_lines,
+    tables,
+    target_lines,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -208,7 +217,7 @@ def run_case(case: Case, env: Environment, repeats: int) -> CaseResult:
         for peer in peers[shift:] + peers[:shift]:
             if peer in result.failures:
                 continue  # it failed before: do not spend the time again
-            spec = json.dumps({**case.spec, "peer": peer})
+            spec = json.dumps(case.spec_for(peer))
             try:
                 measured = run_child(env.pythons[PEERS[peer].venv], ["run", spec])
             except ChildFailed as exc:
@@ -217,7 +226,8 @@ def run_case(case: Case, env: Environment, repeats: int) -> CaseResult:
                 continue
             sample = {key: float(value) for key, value in measured.items() if isinstance(value, (int, float))}
             result.samples.setdefault(peer, []).append(sample)
-            done.append(f"{peer} {sample['seconds']:.3f}s")
+            per_call = "/call" if case.calls(peer) > 1 else ""
+            done.append(f"{peer} {format_seconds(sample['seconds'])}{per_call}")
         log(f"  {case.key} round {round_number + 1}/{repeats}: {', '.join(done)}")
     return result
 
