@@ -94,9 +94,12 @@ def enlarge_pipe(fd: int) -> None:
 
 def _write_all(fd: int, header: bytes, payload: bytes | bytearray | memoryview) -> None:
     if len(payload) < _READ_CHUNK:
-        view = memoryview(header + payload)
-        while view:
-            view = view[os.write(fd, view) :]
+        data = header + payload
+        written = os.write(fd, data)  # all of it, unless a signal interrupted the write
+        if written < len(data):
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view) :]
         return
     buffers = [memoryview(header), memoryview(payload)]
     while buffers:

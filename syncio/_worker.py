@@ -25,6 +25,7 @@ from ._errors import TaskUnpicklingError
 from ._logs import LogForwarder
 from ._outcome import TaskReturnException, run_task
 from ._pickling import encode_outcome, unpickle_task
+from ._spill import THRESHOLD as SPILL_THRESHOLD
 from ._spill import spill
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def worker_main(
         kind, payload = encode_outcome(f"task_{slot + 1}", ok, value)
         del value
         status[seat] = in_hand | SENDING
-        path = spill(payload, owner, slot) if kind == RESULT else None
+        path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= SPILL_THRESHOLD else None
         if path is None:
             send(slot, kind, payload)
         else:
