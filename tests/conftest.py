@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -88,4 +91,16 @@ def spilled_files() -> list[str]:
     prefix = f"syncio-{os.getpid()}-"
     return (
         sorted(name for name in os.listdir("/dev/shm") if name.startswith(prefix)) if os.path.isdir("/dev/shm") else []
+    )
+
+
+def script_env() -> dict[str, str]:
+    """The environment for a script run in a fresh interpreter: it can import taskfuncs."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+
+
+def run_script(script: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter; its output, whatever its exit code."""
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=timeout, env=script_env(), check=False
     )

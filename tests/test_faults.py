@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import taskfuncs
-from conftest import Gather, Snapshot, spilled_files
+from conftest import Gather, Snapshot, run_script, script_env, spilled_files
 from taskfuncs import Trap, add, hello
 
 from syncio import (
@@ -251,9 +251,8 @@ if __name__ == "__main__":
 def _start_hanging_parent(tmp_path: Path, fifo: Path, method: str) -> tuple[subprocess.Popen[str], list[int]]:
     script = tmp_path / "parent.py"
     script.write_text(_HANGING_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(taskfuncs.__file__).parent), *sys.path])}
     parent = subprocess.Popen(
-        [sys.executable, str(script), str(fifo), method], stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, str(script), str(fifo), method], stderr=subprocess.PIPE, text=True, env=script_env()
     )
     return parent, _read_pids(fifo, 2)
 
@@ -418,10 +417,7 @@ def test_fork_never_warns_because_of_syncio(tmp_path: Path) -> None:
             """
         )
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(taskfuncs.__file__).parent), *sys.path])}
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env, check=False
-    )
+    out = run_script(script)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "ok\n"
     assert out.stderr == ""
@@ -468,10 +464,7 @@ def test_no_resource_tracker_warning_at_exit(tmp_path: Path, start_method: str) 
             """
         )
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(taskfuncs.__file__).parent), *sys.path])}
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env, check=False
-    )
+    out = run_script(script)
     assert out.returncode == 0, out.stderr
     assert "resource_tracker" not in out.stderr
     assert "leaked" not in out.stderr

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
-import sys
 import textwrap
 import threading
 from pathlib import Path
 
 import pytest
 import taskfuncs
-from conftest import Snapshot
+from conftest import Snapshot, run_script
 from taskfuncs import add, hello
 
 from syncio import Runner, TaskPicklingError, TaskReturnException, TaskTimeoutError, WorkerDiedError, create_task
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(taskfuncs.__file__).parent), *sys.path])}
 
 
 def test_workers_are_reused_across_gathers(start_method: str) -> None:
@@ -122,9 +116,7 @@ def test_an_unclosed_runner_does_not_hang_interpreter_exit(tmp_path: Path, start
             """
         )
     )
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=_env(), check=False
-    )
+    out = run_script(script)
     assert (out.returncode, out.stdout, out.stderr) == (0, "[3]\n", "")
 
 
@@ -145,7 +137,5 @@ def test_fork_after_thread_gather_does_not_warn(tmp_path: Path) -> None:
             """
         )
     )
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=_env(), check=False
-    )
+    out = run_script(script)
     assert (out.returncode, out.stdout, out.stderr) == (0, "ok\n", "")
