@@ -26,9 +26,10 @@ import selectors
 import signal
 import time
 from collections import deque
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any, Optional, Sequence, cast
+from typing import Optional, Sequence, cast
 
 from . import _spill as spill
 from ._channel import (
@@ -51,6 +52,7 @@ from ._logs import capture_levels, replay
 from ._outcome import TaskReturnException
 from ._pickling import decode_outcome, decode_spilled, pickle_task
 from ._progress import Outcomes
+from ._status import StatusBoard
 from ._task import Task
 from ._worker import IDLE, PHASES, RUN_COUNT, worker_main
 
@@ -75,7 +77,7 @@ class _Worker:
         seat: int,
         number: int,
         inherited: Optional[Sequence[Task[[], object]]],
-        status: Any,
+        status: Connection,
         log_levels: Optional[dict[str, int]],
     ) -> None:
         task_r, task_w = ctx.Pipe(duplex=False)
@@ -175,7 +177,8 @@ class WorkerPool:
         self.inherited = inherited if self.method == "fork" else None
         self.workers: list[_Worker] = []
         self.free_seats = list(range(max_workers - 1, -1, -1))
-        self.status: Any = ctx.RawArray("q", max_workers)  # see _worker.worker_main
+        self.status = StatusBoard(max_workers)
+        remember_parent_fd(self.status.transport.fileno())
         self.started = 0
         self.selector = selectors.DefaultSelector()
         remember_parent_fd(self.selector.fileno())
@@ -203,7 +206,8 @@ class WorkerPool:
         self.todo = deque(range(len(tasks)))
         self.retried = set()
         try:
-            while len(self.workers) < min(self.max_workers, len(tasks)):
+            # A deadline already past starts nothing: every task "did not start".
+            while len(self.workers) < min(self.max_workers, len(tasks)) and not self._past(deadline):
                 self._start_worker()
             for worker in list(self.workers):
                 self._dispatch(worker)
@@ -227,6 +231,10 @@ class WorkerPool:
             self.tasks = ()
             self.finished.clear()
 
+    @staticmethod
+    def _past(deadline: Optional[float]) -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
     def _wait(self, timeout: Optional[float]) -> None:
         """Handle what happens next: results, room in a task pipe, a worker's exit."""
         for key, _ in self.selector.select(timeout):
@@ -247,6 +255,8 @@ class WorkerPool:
         finally:
             forget_parent_fd(self.selector.fileno())
             self.selector.close()
+            forget_parent_fd(self.status.transport.fileno())
+            self.status.close()
 
     def _start_worker(self) -> _Worker:
         self.started += 1
@@ -254,7 +264,12 @@ class WorkerPool:
         self.status[seat] = 0
         levels = capture_levels() if self.forward_logs else None
         worker = _Worker(
-            self.ctx, seat=seat, number=self.started, inherited=self.inherited, status=self.status, log_levels=levels
+            self.ctx,
+            seat=seat,
+            number=self.started,
+            inherited=self.inherited,
+            status=self.status.transport,
+            log_levels=levels,
         )
         self.workers.append(worker)
         self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))

@@ -88,9 +88,10 @@ class ThreadPool:
         also skips what has not started.
         """
         call = _Call()
-        for slot, task in enumerate(tasks):
-            self._work.put((call, slot, task))
-        self._grow()
+        if deadline is None or time.monotonic() < deadline:  # one already past starts nothing
+            for slot, task in enumerate(tasks):
+                self._work.put((call, slot, task))
+            self._grow()
         unfinished = set(range(len(tasks)))
         try:
             while unfinished:

@@ -8,7 +8,7 @@ import select
 import signal
 import struct
 import threading
-from typing import TYPE_CHECKING, Callable, MutableSequence, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from ._channel import (
     LOG,
@@ -27,6 +27,7 @@ from ._outcome import TaskReturnException, run_task
 from ._pickling import encode_outcome, unpickle_task
 from ._spill import THRESHOLD as SPILL_THRESHOLD
 from ._spill import spill
+from ._status import attach
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -100,7 +101,7 @@ def worker_main(
     result_conn: Connection,
     lifeline: Connection,
     inherited: Optional[Sequence[Task[[], object]]],
-    status: MutableSequence[int],
+    status: Connection,
     seat: int,
     log_levels: Optional[dict[str, int]],
     owner: int,
@@ -112,19 +113,20 @@ def worker_main(
     time in the order received and writes one frame per outcome. ``status[seat]``
     holds ``(slot + 1) << 3 | phase`` for the task in hand.
     """
+    board = attach(status)  # first: under fork, _prepare closes the parent's descriptors
     send, forwarder = _prepare(result_conn.fileno(), lifeline.fileno(), log_levels)
     reader = BlockingReader(task_conn.fileno())
 
     def run(slot: int, task: Task[[], object]) -> None:
         in_hand = (slot + 1) << 3
-        status[seat] = in_hand | RUNNING
+        board[seat] = in_hand | RUNNING
         if forwarder is not None:
             forwarder.slot = slot
         ok, value = run_task(task)
-        status[seat] = in_hand | PICKLING
+        board[seat] = in_hand | PICKLING
         kind, payload = encode_outcome(f"task_{slot + 1}", ok, value)
         del value
-        status[seat] = in_hand | SENDING
+        board[seat] = in_hand | SENDING
         path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= SPILL_THRESHOLD else None
         if path is None:
             send(slot, kind, payload)
@@ -146,7 +148,7 @@ def worker_main(
             for slot in range(frame.slot, frame.slot + count):
                 run(slot, inherited[slot])
             continue
-        status[seat] = ((frame.slot + 1) << 3) | UNPICKLING
+        board[seat] = ((frame.slot + 1) << 3) | UNPICKLING
         key = f"task_{frame.slot + 1}"
         try:
             task = unpickle_task(frame.payload, key)

@@ -10,10 +10,10 @@ from typing import Any, cast
 
 import pytest
 import taskfuncs
-from conftest import Gather
+from conftest import Gather, Snapshot
 from taskfuncs import CustomError, add, hello
 
-from syncio import TaskOutput, TaskReturnException, create_task, gather, thread_gather
+from syncio import TaskOutput, TaskReturnException, TaskTimeoutError, create_task, gather, thread_gather
 
 
 def test_results_come_back_by_position(any_gather: Gather) -> None:
@@ -142,3 +142,13 @@ def test_thread_gather_runs_tasks_concurrently() -> None:
     barrier = threading.Barrier(20, timeout=30)
     results = thread_gather(*[create_task(barrier.wait)() for _ in range(20)])
     assert sorted(cast("list[int]", list(results))) == list(range(20))  # every party arrived: all ran at once
+
+
+def test_a_zero_timeout_starts_nothing(any_gather: Gather) -> None:
+    before = Snapshot()
+    results = any_gather(create_task(add)(1, 1), create_task(add)(2, 2), timeout=0)
+    for key in ("task_1", "task_2"):
+        failure = results[key]
+        assert isinstance(failure, TaskReturnException)
+        assert isinstance(failure.exception, TaskTimeoutError)
+    before.assert_unchanged()

@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 import taskfuncs
-from conftest import Gather, Snapshot, spilled_files
+from conftest import Gather, Snapshot, run_script, spilled_files
 from taskfuncs import add, hello
 
 import syncio
@@ -238,3 +239,22 @@ def test_worker_start_up_failure_is_reported_not_hung(tmp_path: Any) -> None:
 
 def test_syncio_namespace() -> None:
     assert syncio.gather is gather
+
+
+def test_the_first_gather_in_a_process_leaves_no_descriptor(tmp_path: Path, start_method: str) -> None:
+    # multiprocessing keeps helper processes of its own (the resource tracker under spawn
+    # and forkserver, the fork server) and a pipe to each: start those first.
+    script = tmp_path / "first.py"
+    script.write_text(
+        "import os, multiprocessing.resource_tracker, multiprocessing.forkserver, syncio\n"
+        "if __name__ == '__main__':\n"
+        f"    if {start_method!r} != 'fork':\n"
+        "        multiprocessing.resource_tracker.ensure_running()\n"
+        f"    if {start_method!r} == 'forkserver':\n"
+        "        multiprocessing.forkserver.ensure_running()\n"
+        "    before = sorted(os.listdir('/proc/self/fd'))\n"
+        f"    syncio.gather(syncio.create_task(abs)(-1), syncio.create_task(abs)(-2), mp_context={start_method!r})\n"
+        "    print(before == sorted(os.listdir('/proc/self/fd')))\n"
+    )
+    out = run_script(script)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "True\n", "")
