@@ -21,9 +21,9 @@ if typing.TYPE_CHECKING:
     from ._gather import gather as gather
     from ._gather import thread_as_completed as thread_as_completed
     from ._gather import thread_gather as thread_gather
+    from ._guard import is_exception as is_exception
     from ._outcome import TaskReturnException as TaskReturnException
     from ._output import TaskOutput as TaskOutput
-    from ._output import is_exception as is_exception
     from ._progress import ProgressCallback as ProgressCallback
     from ._runner import Runner as Runner
     from ._task import Task as Task
@@ -66,7 +66,7 @@ _EXPORTS = {
     "thread_as_completed": "._gather",
     "thread_gather": "._gather",
     "TaskReturnException": "._outcome",
-    "is_exception": "._output",
+    "is_exception": "._guard",
     "TaskOutput": "._output",
     "ProgressCallback": "._progress",
     "Runner": "._runner",

@@ -48,7 +48,7 @@ FAILURE = 5  # payload: a pickled failure record (see _process.encode_failure)
 
 _HEADER = struct.Struct("<IBQ")
 HEADER_SIZE = _HEADER.size
-_READ_CHUNK = 1 << 18
+_READ_CHUNK = 1 << 16  # under glibc's mmap threshold: no map and unmap per read
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, only named there from Python 3.10
 _PIPE_SIZE = 1 << 20
 

@@ -30,8 +30,7 @@ import uuid
 from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
 from typing import Any, Collection, Optional, Sequence, overload
 
-from typing_extensions import Never
-
+from ._compat import Never
 from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError
 from ._options import check_tasks, deadline_after
 from ._outcome import TaskReturnException, run_task

@@ -5,8 +5,7 @@ from __future__ import annotations
 from multiprocessing.context import BaseContext
 from typing import Any, Generator, Optional, Union, overload
 
-from typing_extensions import Never
-
+from ._compat import Never
 from ._options import (
     DEFAULT_THREAD_WORKERS,
     check_max_workers,

@@ -11,12 +11,9 @@ from __future__ import annotations
 import weakref
 from typing import Any, Dict, Iterable, Iterator, Sequence, cast
 
-from typing_extensions import TypeIs
-
-from ._outcome import TaskReturnException
 from ._task import Task
 
-__all__ = ["TaskOutput", "build_output", "is_exception"]
+__all__ = ["TaskOutput", "build_output"]
 
 _NOT_GIVEN: Any = object()
 
@@ -95,8 +92,3 @@ def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> T
     output = TaskOutput(zip([f"task_{i}" for i in range(1, len(values) + 1)], values))
     output._index(tasks)  # pyright: ignore[reportPrivateUsage]
     return output
-
-
-def is_exception(result: object) -> TypeIs[TaskReturnException]:
-    """Return True when ``result`` is a failed task's :class:`TaskReturnException`."""
-    return isinstance(result, TaskReturnException)

@@ -3,12 +3,10 @@
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Sequence, ValuesView
 from typing import Any, Generic, TypeVar, overload
 
-from typing_extensions import TypeIs
-
 from ._outcome import TaskReturnException
 from ._task import Task
 
-__all__ = ["TaskOutput", "build_output", "is_exception"]
+__all__ = ["TaskOutput", "build_output"]
 
 _T_co = TypeVar("_T_co", covariant=True)
 _R = TypeVar("_R")
@@ -45,5 +43,3 @@ class TaskOutput(Generic[_T_co]):
     def copy(self) -> TaskOutput[_T_co]: ...
 
 def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput[Any]: ...
-def is_exception(result: object) -> TypeIs[TaskReturnException]:
-    """Return True when ``result`` is a failed task's :class:`TaskReturnException`."""

@@ -8,8 +8,7 @@ from multiprocessing.context import BaseContext
 from types import TracebackType
 from typing import Any, Generator, NoReturn, Optional, Union, overload
 
-from typing_extensions import Never, Self
-
+from ._compat import Never, Self
 from ._options import (
     DEFAULT_THREAD_WORKERS,
     check_max_workers,

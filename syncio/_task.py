@@ -10,10 +10,7 @@ import typing
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, TypeVar, cast, overload
 
-if sys.version_info >= (3, 11):  # a worker then need not import typing_extensions at all
-    from typing import ParamSpec, TypeVarTuple, Unpack
-else:
-    from typing_extensions import ParamSpec, TypeVarTuple, Unpack
+from ._compat import ParamSpec, TypeVarTuple, Unpack
 
 __all__ = ["Task", "create_task"]
 
