@@ -33,7 +33,7 @@ from typing import Any, Collection, Optional, Sequence, overload
 from ._compat import Never
 from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError
 from ._options import check_tasks, deadline_after
-from ._outcome import TaskReturnException, run_task
+from ._outcome import TaskReturnException, key_of, run_task
 from ._output import TaskOutput, build_output
 from ._pickling import (
     _safe_str,  # pyright: ignore[reportPrivateUsage]  # shared message helpers
@@ -196,9 +196,9 @@ def _expire(futures: dict[Future[Any], int], results: list[object]) -> None:
         if future.done():
             continue
         if future.cancel():
-            results[index] = _timed_out(f"task_{index + 1}", cancelled=True)
+            results[index] = _timed_out(key_of(index), cancelled=True)
         elif not future.done():
-            results[index] = _timed_out(f"task_{index + 1}", cancelled=False)
+            results[index] = _timed_out(key_of(index), cancelled=False)
         # else it finished at the last moment: its outcome is kept
 
 
@@ -214,7 +214,7 @@ def run_on_executor(
     futures: dict[Future[Any], int] = {}
     try:
         for index, task in enumerate(tasks):
-            key = f"task_{index + 1}"
+            key = key_of(index)
             try:
                 futures[_submit(executor, task, key, call, in_process)] = index
             except Exception as exc:  # a broken or shut-down executor, an unpicklable task
@@ -227,7 +227,7 @@ def run_on_executor(
     _expire(futures, results)
     for future, index in futures.items():
         if results[index] is _MISSING:
-            results[index] = _collect(future, f"task_{index + 1}", tasks[index], in_process)
+            results[index] = _collect(future, key_of(index), tasks[index], in_process)
     return results
 
 

@@ -14,6 +14,8 @@ import logging
 import pickle
 from typing import Callable, Optional
 
+from ._outcome import key_of
+
 __all__ = ["NO_SLOT", "LogForwarder", "capture_levels", "replay"]
 
 NO_SLOT = 0xFFFFFFFF  # a record logged between tasks
@@ -58,7 +60,7 @@ class LogForwarder(logging.Handler):
             if record.exc_info:
                 fields["exc_text"] = record.exc_text or logging.Formatter().formatException(record.exc_info)
             fields["exc_info"] = None
-            fields["syncio_task"] = None if self.slot is None else f"task_{self.slot + 1}"
+            fields["syncio_task"] = None if self.slot is None else key_of(self.slot)
             self._send(
                 NO_SLOT if self.slot is None else self.slot, pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL)
             )

@@ -6,10 +6,12 @@ import sys
 import traceback
 from typing import TYPE_CHECKING, Literal, Optional, TextIO, TypeVar, Union, final
 
+from ._errors import TaskTimeoutError
+
 if TYPE_CHECKING:
     from ._task import Task
 
-__all__ = ["TaskReturnException", "run_task"]
+__all__ = ["TaskReturnException", "key_of", "run_task", "timed_out"]
 
 T = TypeVar("T")
 
@@ -68,3 +70,14 @@ def run_task(task: Task[[], T]) -> Union[tuple[Literal[True], T], tuple[Literal[
             tb = tb.tb_next.tb_next or tb.tb_next  # skip run_task and Task.run frames
         exc.__traceback__ = tb
         return False, TaskReturnException(exc)
+
+
+def key_of(index: int) -> str:
+    """The output key of the task at 0-based ``index``: ``task_1`` for the first."""
+    return f"task_{index + 1}"
+
+
+def timed_out(index: int, started: bool) -> TaskReturnException:
+    """The slot of a task the gather's deadline cut off, before or after it started."""
+    what = "did not finish" if started else "did not start"
+    return TaskReturnException(TaskTimeoutError(f"{key_of(index)} {what} before the gather's timeout expired"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Dict, Iterable, Iterator, Sequence, cast
 
+from ._outcome import key_of
 from ._task import Task
 
 __all__ = ["TaskOutput", "build_output"]
@@ -48,7 +49,7 @@ class TaskOutput(Dict[str, Any]):
             keys = [f"task_{i}" for i, ref in enumerate(self._refs, 1) if ref() is task]
             if len(keys) > 1:
                 raise KeyError(f"{task!r} was gathered more than once ({', '.join(keys)}); look it up by key")
-        return f"task_{position + 1}"
+        return key_of(position)
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, Task):
@@ -89,6 +90,6 @@ class TaskOutput(Dict[str, Any]):
 
 def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput:
     """The TaskOutput for ``values``, the outcomes of ``tasks`` by position."""
-    output = TaskOutput(zip([f"task_{i}" for i in range(1, len(values) + 1)], values))
+    output = TaskOutput(zip(map(key_of, range(len(values))), values))
     output._index(tasks)  # pyright: ignore[reportPrivateUsage]
     return output

@@ -47,9 +47,9 @@ from ._channel import (
     forget_parent_fd,
     remember_parent_fd,
 )
-from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError, describe_exit
+from ._errors import TaskPicklingError, WorkerDiedError, describe_exit
 from ._logs import capture_levels, replay
-from ._outcome import TaskReturnException
+from ._outcome import TaskReturnException, key_of, timed_out
 from ._pickling import decode_outcome, decode_spilled, pickle_task
 from ._progress import Outcomes
 from ._status import StatusBoard
@@ -61,10 +61,6 @@ __all__ = ["WorkerPool", "stream_in_processes"]
 logger = logging.getLogger(__name__)  # DEBUG only: worker starts and deaths
 
 _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIGKILL
-
-
-def key_of(index: int) -> str:
-    return f"task_{index + 1}"
 
 
 class _Worker:
@@ -461,18 +457,17 @@ class WorkerPool:
         for worker in self.workers:
             if worker.outstanding:
                 running = worker.outstanding.popleft()
-                self._timeout(running, "did not finish")
+                self._timeout(running, started=True)
                 self.todo.extendleft(reversed(worker.outstanding))
                 worker.outstanding.clear()
                 worker.doomed = True
                 worker.signal_group(signal.SIGTERM)
         for index in self.todo:
-            self._timeout(index, "did not start")
+            self._timeout(index, started=False)
         self.todo.clear()
 
-    def _timeout(self, index: int, what: str) -> None:
-        message = f"{key_of(index)} {what} before the gather's timeout expired"
-        self._finish(index, TaskReturnException(TaskTimeoutError(message)))
+    def _timeout(self, index: int, started: bool) -> None:
+        self._finish(index, timed_out(index, started))
 
 
 def _readable(fd: int) -> bool:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Callable, Generator, Optional, Union
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+from ._outcome import key_of
+
 __all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed"]
 
 Outcomes = Generator["list[tuple[int, object]]", None, None]
@@ -63,7 +65,7 @@ def collect(outcomes: Outcomes, total: int, progress: Progress) -> list[object]:
                 results[index] = value
                 done += 1
                 if report is not None:
-                    report(f"task_{index + 1}", done, total)
+                    report(key_of(index), done, total)
     finally:
         finish()
         outcomes.close()  # at once, also when a callback raised: stops the workers
@@ -75,6 +77,6 @@ def keyed(outcomes: Outcomes) -> Generator[tuple[str, object], None, None]:
     try:
         for batch in outcomes:
             for index, value in batch:
-                yield f"task_{index + 1}", value
+                yield key_of(index), value
     finally:
         outcomes.close()

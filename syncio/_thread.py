@@ -7,8 +7,7 @@ import time
 from queue import Empty, SimpleQueue
 from typing import Optional, Sequence
 
-from ._errors import TaskTimeoutError
-from ._outcome import TaskReturnException, run_task
+from ._outcome import run_task, timed_out
 from ._progress import Outcomes
 from ._task import Task
 
@@ -108,9 +107,7 @@ class ThreadPool:
             late = _drain(call.done)  # what finished while we were timing out
             unfinished.difference_update(slot for slot, _ in late)
             for slot in sorted(unfinished):
-                what = "did not finish" if slot in call.started else "did not start"
-                error = TaskTimeoutError(f"task_{slot + 1} {what} before the gather's timeout expired")
-                late.append((slot, TaskReturnException(error)))
+                late.append((slot, timed_out(slot, started=slot in call.started)))
             self.abandoned = True  # threads still busy finish on their own; nobody waits
             unfinished.clear()
             yield late

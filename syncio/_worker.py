@@ -23,7 +23,7 @@ from ._channel import (
 )
 from ._errors import TaskUnpicklingError
 from ._logs import LogForwarder
-from ._outcome import TaskReturnException, run_task
+from ._outcome import TaskReturnException, key_of, run_task
 from ._pickling import encode_outcome, unpickle_task
 from ._spill import THRESHOLD as SPILL_THRESHOLD
 from ._spill import spill
@@ -124,7 +124,7 @@ def worker_main(
             forwarder.slot = slot
         ok, value = run_task(task)
         board[seat] = in_hand | PICKLING
-        kind, payload = encode_outcome(f"task_{slot + 1}", ok, value)
+        kind, payload = encode_outcome(key_of(slot), ok, value)
         del value
         board[seat] = in_hand | SENDING
         path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= SPILL_THRESHOLD else None
@@ -149,7 +149,7 @@ def worker_main(
                 run(slot, inherited[slot])
             continue
         board[seat] = ((frame.slot + 1) << 3) | UNPICKLING
-        key = f"task_{frame.slot + 1}"
+        key = key_of(frame.slot)
         try:
             task = unpickle_task(frame.payload, key)
         except TaskUnpicklingError as exc:
