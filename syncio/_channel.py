@@ -17,8 +17,10 @@ from typing import NamedTuple
 
 __all__ = [
     "FAILURE",
+    "FLUSHED",
     "LOG",
     "READY",
+    "RELEASED",
     "RESULT",
     "RUN_INHERITED",
     "RUN_PICKLED",
@@ -39,12 +41,14 @@ __all__ = [
 RUN_INHERITED = 1  # run the task at `index` of the list the worker inherited at fork
 RUN_PICKLED = 2  # payload: a pickled Task
 STOP = 3  # finish: no more tasks
+RELEASED = 9  # payload: how far the parent has read the worker's result area (see _results.py)
 # worker -> parent
 READY = 6  # the worker has started and will now read tasks
 LOG = 7  # payload: a pickled log record's fields (see _logs.py)
 SPILLED = 8  # payload: the path of a large pickled result in shared memory (see _spill.py)
 RESULT = 4  # payload: the pickled return value
-FAILURE = 5  # payload: a pickled failure record (see _process.encode_failure)
+FAILURE = 5  # payload: a pickled failure record (see _pickling.encode_outcome)
+FLUSHED = 10  # payload: the worker's committed length and new record count (see _results.py)
 
 _HEADER = struct.Struct("<IBQ")
 HEADER_SIZE = _HEADER.size
@@ -120,21 +124,61 @@ class BlockingReader:
     """Reads frames from a blocking fd (worker side)."""
 
     def __init__(self, fd: int) -> None:
-        self._file = open(fd, "rb", buffering=_READ_CHUNK, closefd=False)  # noqa: SIM115 - closed by close()
+        self._fd = fd
+        self._buf = bytearray()
+        self._pos = 0
+
+    def buffered(self) -> bool:
+        """True if a whole frame has been read already, so read() will not block."""
+        have = len(self._buf) - self._pos
+        return have >= HEADER_SIZE and have - HEADER_SIZE >= _HEADER.unpack_from(self._buf, self._pos)[2]
+
+    def _fill(self, need: int) -> bool:
+        """Read until ``need`` bytes are buffered from the current position; False at EOF."""
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+        while len(self._buf) < need:
+            data = os.read(self._fd, max(_READ_CHUNK, need - len(self._buf)))
+            if not data:
+                return False
+            self._buf += data
+        return True
 
     def read(self) -> Frame | None:
         """Return the next frame, or None at end of file (the parent has gone)."""
-        header = self._file.read(HEADER_SIZE)
-        if len(header) < HEADER_SIZE:
+        if len(self._buf) - self._pos < HEADER_SIZE and not self._fill(HEADER_SIZE):
             return None
-        index, kind, length = _HEADER.unpack(header)
-        payload = self._file.read(length) if length else b""
-        if len(payload) < length:
-            return None
+        index, kind, length = _HEADER.unpack_from(self._buf, self._pos)
+        start = self._pos + HEADER_SIZE
+        if length > _READ_CHUNK:
+            return self._read_big(index, kind, length, start)
+        if len(self._buf) - start < length:
+            if not self._fill(HEADER_SIZE + length):
+                return None
+            start = HEADER_SIZE
+        with memoryview(self._buf) as view:
+            payload = bytes(view[start : start + length])
+        self._pos = start + length
+        return Frame(index, kind, payload)
+
+    def _read_big(self, index: int, kind: int, length: int, start: int) -> Frame | None:
+        # A buffer of its own, filled by the kernel directly: one copy of a large task.
+        payload = bytearray(length)
+        have = min(length, len(self._buf) - start)
+        payload[:have] = self._buf[start : start + have]
+        del self._buf[: start + have]
+        self._pos = 0
+        with memoryview(payload) as view:
+            while have < length:
+                got = os.readv(self._fd, [view[have:]])
+                if not got:
+                    return None
+                have += got
         return Frame(index, kind, payload)
 
     def close(self) -> None:
-        self._file.close()
+        self._buf.clear()
 
 
 class FrameReader:

@@ -3,8 +3,8 @@
 Data flow::
 
     caller (this module)                            the executor's worker
-    submit(_run_and_encode, task, key, call) ──> run_task(task)
-    decode_outcome(kind, payload, key) <──────── encode_outcome(key, ok, value)
+    submit(_run_and_encode, task, index, call) ──> run_task(task)
+    decode_outcome(kind, payload, index) <──────── encode_outcome(index, ok, value)
 
 The function sent to the executor is module level, so it pickles by reference and
 the worker imports it from syncio (which must be installed there). Outcomes cross the
@@ -34,7 +34,7 @@ from ._compat import Never
 from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError
 from ._options import check_tasks, deadline_after
 from ._outcome import TaskReturnException, key_of, run_task
-from ._output import TaskOutput, build_output
+from ._output import TaskOutput, fill_output, start_output
 from ._pickling import (
     _safe_str,  # pyright: ignore[reportPrivateUsage]  # shared message helpers
     _type_name,  # pyright: ignore[reportPrivateUsage]
@@ -67,7 +67,7 @@ def _check_executor(executor: object) -> Executor:
     return executor
 
 
-def _run_and_encode(task: Task[[], object], key: str, call: str) -> tuple[int, bytes]:
+def _run_and_encode(task: Task[[], object], index: int, call: str) -> tuple[int, bytes]:
     """Worker side: run ``task`` and encode its outcome for the trip back.
 
     ``call`` identifies the :func:`executor_gather` call and is otherwise unused: it
@@ -77,7 +77,7 @@ def _run_and_encode(task: Task[[], object], key: str, call: str) -> tuple[int, b
     """
     del call
     ok, value = run_task(task)
-    return encode_outcome(key, ok, value)
+    return encode_outcome(index, ok, value)
 
 
 def _pickling_error(exc: BaseException) -> Optional[BaseException]:
@@ -160,8 +160,9 @@ class _Countdown:
         self._all_done.wait(timeout)
 
 
-def _collect(future: Future[Any], key: str, task: Task[[], object], in_process: bool) -> object:
+def _collect(future: Future[Any], index: int, task: Task[[], object], in_process: bool) -> object:
     """The outcome of a finished future: the task's result, or its failure."""
+    key = key_of(index)
     if future.cancelled():
         # Not by executor_gather, which cancels only after its deadline: the executor
         # (shutdown(cancel_futures=True), Dask's client.cancel or restart) dropped it.
@@ -173,13 +174,13 @@ def _collect(future: Future[Any], key: str, task: Task[[], object], in_process: 
         _, value = future.result()
         return value
     kind, payload = future.result()
-    return decode_outcome(kind, payload, key)
+    return decode_outcome(kind, payload, index)
 
 
-def _submit(executor: Executor, task: Task[[], object], key: str, call: str, in_process: bool) -> Future[Any]:
+def _submit(executor: Executor, task: Task[[], object], index: int, call: str, in_process: bool) -> Future[Any]:
     if in_process:
         return executor.submit(run_task, task)
-    return executor.submit(_run_and_encode, task, key, call)
+    return executor.submit(_run_and_encode, task, index, call)
 
 
 def _wait(futures: Collection[Future[Any]], deadline: Optional[float]) -> None:
@@ -214,11 +215,10 @@ def run_on_executor(
     futures: dict[Future[Any], int] = {}
     try:
         for index, task in enumerate(tasks):
-            key = key_of(index)
             try:
-                futures[_submit(executor, task, key, call, in_process)] = index
+                futures[_submit(executor, task, index, call, in_process)] = index
             except Exception as exc:  # a broken or shut-down executor, an unpicklable task
-                results[index] = _lost(key, task, exc, "could not be submitted: the executor raised")
+                results[index] = _lost(key_of(index), task, exc, "could not be submitted: the executor raised")
         _wait(futures, deadline)
     except BaseException:  # Ctrl-C while submitting or waiting: withdraw what has not started
         for future in futures:
@@ -227,7 +227,7 @@ def run_on_executor(
     _expire(futures, results)
     for future, index in futures.items():
         if results[index] is _MISSING:
-            results[index] = _collect(future, key_of(index), tasks[index], in_process)
+            results[index] = _collect(future, index, tasks[index], in_process)
     return results
 
 
@@ -365,4 +365,5 @@ def executor_gather(
     checked_executor = _check_executor(executor)
     checked = check_tasks("executor_gather", tasks)
     deadline = deadline_after(timeout)
-    return build_output(checked, run_on_executor(checked_executor, checked, deadline))
+    output = start_output(checked)
+    return fill_output(output, run_on_executor(checked_executor, checked, deadline))

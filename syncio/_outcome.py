@@ -11,7 +11,7 @@ from ._errors import TaskTimeoutError
 if TYPE_CHECKING:
     from ._task import Task
 
-__all__ = ["TaskReturnException", "key_of", "run_task", "timed_out"]
+__all__ = ["KEY_FORMAT", "TaskReturnException", "key_of", "run_task", "timed_out"]
 
 T = TypeVar("T")
 
@@ -72,9 +72,12 @@ def run_task(task: Task[[], T]) -> Union[tuple[Literal[True], T], tuple[Literal[
         return False, TaskReturnException(exc)
 
 
+KEY_FORMAT = "task_{}"  # of the 1-based position
+
+
 def key_of(index: int) -> str:
     """The output key of the task at 0-based ``index``: ``task_1`` for the first."""
-    return f"task_{index + 1}"
+    return KEY_FORMAT.format(index + 1)
 
 
 def timed_out(index: int, started: bool) -> TaskReturnException:

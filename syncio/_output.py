@@ -9,12 +9,13 @@ had it. Type checkers read ``_output.pyi`` instead, which describes that behavio
 from __future__ import annotations
 
 import weakref
+from itertools import count
 from typing import Any, Dict, Iterable, Iterator, Sequence, cast
 
-from ._outcome import key_of
+from ._outcome import KEY_FORMAT, key_of
 from ._task import Task
 
-__all__ = ["TaskOutput", "build_output"]
+__all__ = ["TaskOutput", "fill_output", "start_output"]
 
 _NOT_GIVEN: Any = object()
 
@@ -39,14 +40,14 @@ class TaskOutput(Dict[str, Any]):
 
     def _index(self, tasks: Sequence[Task[..., Any]]) -> None:
         self._refs = list(map(weakref.ref, tasks))
-        self._positions = {id(task): position for position, task in enumerate(tasks)}
+        self._positions = dict(zip(map(id, tasks), count()))
 
     def _key(self, task: Task[..., Any]) -> str:
         position = self._positions.get(id(task))
         if position is None or self._refs[position]() is not task:
             raise KeyError(task)
         if len(self._positions) < len(self._refs):  # a task was gathered more than once
-            keys = [f"task_{i}" for i, ref in enumerate(self._refs, 1) if ref() is task]
+            keys = [key_of(i) for i, ref in enumerate(self._refs) if ref() is task]
             if len(keys) > 1:
                 raise KeyError(f"{task!r} was gathered more than once ({', '.join(keys)}); look it up by key")
         return key_of(position)
@@ -88,8 +89,18 @@ class TaskOutput(Dict[str, Any]):
         return TaskOutput(self.items())
 
 
-def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput:
-    """The TaskOutput for ``values``, the outcomes of ``tasks`` by position."""
-    output = TaskOutput(zip(map(key_of, range(len(values))), values))
+def start_output(tasks: Sequence[Task[..., Any]]) -> TaskOutput:
+    """An empty TaskOutput that can look ``tasks`` up; :func:`fill_output` adds the outcomes.
+
+    Called before any worker process starts: this touches every task, which after a
+    fork would make the kernel copy each memory page they are on.
+    """
+    output = TaskOutput()
     output._index(tasks)  # pyright: ignore[reportPrivateUsage]
+    return output
+
+
+def fill_output(output: TaskOutput, values: Sequence[object]) -> TaskOutput:
+    """Add ``values``, the outcomes by position, to ``output`` under ``task_1`` … ``task_N``."""
+    output.update(zip(map(KEY_FORMAT.format, range(1, len(values) + 1)), values))
     return output

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ._channel import FAILURE, RESULT
 from ._errors import RemoteError, RemoteTraceback, TaskPicklingError, TaskUnpicklingError
-from ._outcome import TaskReturnException
+from ._outcome import TaskReturnException, key_of
 from ._task import func_name
 
 if TYPE_CHECKING:
@@ -80,14 +80,14 @@ def unpickle_task(payload: bytes | bytearray, key: str) -> Task[[], object]:
     return task
 
 
-def encode_outcome(key: str, ok: bool, value: object) -> tuple[int, bytes]:
-    """Worker side: the frame kind and payload for a task's outcome."""
+def encode_outcome(index: int, ok: bool, value: object) -> tuple[int, bytes]:
+    """Worker side: the frame kind and payload for the outcome of the task at ``index``."""
     if ok:
         try:
             return RESULT, _dumps(value)
         except BaseException as exc:
             error = TaskPicklingError(
-                f"{key}'s result ({_type_name(value)}) could not be pickled to send it back "
+                f"{key_of(index)}'s result ({_type_name(value)}) could not be pickled to send it back "
                 f"from the worker process ({type(exc).__name__}: {_safe_str(exc)}). "
                 "Return a picklable value, or use thread_gather()."
             )
@@ -105,7 +105,7 @@ def encode_outcome(key: str, ok: bool, value: object) -> tuple[int, bytes]:
     return FAILURE, _dumps(record)
 
 
-def decode_spilled(path: bytes | bytearray, key: str) -> object:
+def decode_spilled(path: bytes | bytearray, index: int) -> object:
     """Parent side: a large result the worker left in shared memory (see _spill.py)."""
     from ._spill import load
 
@@ -114,27 +114,27 @@ def decode_spilled(path: bytes | bytearray, key: str) -> object:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # a bad __setstate__ may raise anything
-        return _result_unpickling_failed(key, exc)
+        return _result_unpickling_failed(index, exc)
 
 
-def _result_unpickling_failed(key: str, exc: BaseException) -> TaskReturnException:
+def _result_unpickling_failed(index: int, exc: BaseException) -> TaskReturnException:
     error = TaskUnpicklingError(
-        f"{key}'s result could not be unpickled in the parent process "
+        f"{key_of(index)}'s result could not be unpickled in the parent process "
         f"({type(exc).__name__}: {_safe_str(exc)}); is its class importable here?"
     )
     error.__cause__ = exc
     return TaskReturnException(error)
 
 
-def decode_outcome(kind: int, payload: bytes | bytearray, key: str) -> object:
-    """Parent side: the task's result, or a :class:`TaskReturnException` for its failure."""
+def decode_outcome(kind: int, payload: bytes | bytearray | memoryview, index: int) -> object:
+    """Parent side: the result of the task at ``index``, or a :class:`TaskReturnException` for its failure."""
     if kind == RESULT:
         try:
             return pickle.loads(payload)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # a bad __setstate__ may raise anything
-            return _result_unpickling_failed(key, exc)
+            return _result_unpickling_failed(index, exc)
     exc_bytes, type_name, message, traceback, reason = pickle.loads(payload)
     exception: object = None
     if exc_bytes is not None:

@@ -21,11 +21,11 @@ import contextlib
 import logging
 import multiprocessing.process
 import os
-import pickle
 import selectors
 import signal
 import time
 from collections import deque
+from itertools import repeat
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -34,8 +34,10 @@ from typing import Optional, Sequence, cast
 from . import _spill as spill
 from ._channel import (
     FAILURE,
+    FLUSHED,
     LOG,
     READY,
+    RELEASED,
     RESULT,
     RUN_INHERITED,
     RUN_PICKLED,
@@ -52,6 +54,7 @@ from ._logs import capture_levels, replay
 from ._outcome import TaskReturnException, key_of, timed_out
 from ._pickling import decode_outcome, decode_spilled, pickle_task
 from ._progress import Outcomes
+from ._results import FLUSH, LENGTH, take
 from ._status import StatusBoard
 from ._task import Task
 from ._worker import IDLE, PHASES, RUN_COUNT, worker_main
@@ -64,7 +67,20 @@ _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIG
 
 
 class _Worker:
-    __slots__ = ("conns", "doomed", "outstanding", "process", "reader", "ready", "seat", "sentinel", "writer")
+    __slots__ = (
+        "conns",
+        "consumed",
+        "doomed",
+        "exited",
+        "outstanding",
+        "process",
+        "reader",
+        "ready",
+        "released",
+        "seat",
+        "sentinel",
+        "writer",
+    )
 
     def __init__(
         self,
@@ -73,7 +89,8 @@ class _Worker:
         seat: int,
         number: int,
         inherited: Optional[Sequence[Task[[], object]]],
-        status: Connection,
+        board: Connection,
+        seats: int,
         log_levels: Optional[dict[str, int]],
     ) -> None:
         task_r, task_w = ctx.Pipe(duplex=False)
@@ -92,7 +109,8 @@ class _Worker:
                 "result_conn": result_w,
                 "lifeline": lifeline_r,
                 "inherited": inherited,
-                "status": status,
+                "board": board,
+                "seats": seats,
                 "seat": seat,
                 "log_levels": log_levels,
                 "owner": os.getpid(),
@@ -123,8 +141,11 @@ class _Worker:
         self.sentinel: int = self.process.sentinel
         self.outstanding: deque[int] = deque()
         self.seat = seat
+        self.consumed = 0  # how far the parent has read the worker's result area
+        self.released = 0  # how far the worker has been told it has been read
         self.ready = False
         self.doomed = False  # being stopped by signal: timeout, interrupt or error
+        self.exited = False  # stopped and joined
 
     def signal_group(self, signum: int) -> None:
         """Signal the worker and every process its tasks started in its group."""
@@ -257,14 +278,16 @@ class WorkerPool:
     def _start_worker(self) -> _Worker:
         self.started += 1
         seat = self.free_seats.pop()
-        self.status[seat] = 0
+        memory = self.status[seat]
+        memory.status = memory.committed = 0
         levels = capture_levels() if self.forward_logs else None
         worker = _Worker(
             self.ctx,
             seat=seat,
             number=self.started,
             inherited=self.inherited,
-            status=self.status.transport,
+            board=self.status.transport,
+            seats=self.status.seats,
             log_levels=levels,
         )
         self.workers.append(worker)
@@ -277,6 +300,8 @@ class WorkerPool:
         """Stop ``workers``: with STOP if idle, by signal to the group if not; reap them."""
         doomed: list[_Worker] = []
         for worker in workers:
+            if worker.exited:
+                continue
             if worker.doomed or worker.outstanding:
                 doomed.append(worker)
                 continue
@@ -285,15 +310,23 @@ class WorkerPool:
                 worker.writer.flush()
             except OSError:
                 doomed.append(worker)
-        for worker in doomed:
-            worker.signal_group(signal.SIGTERM)
-        give_up = time.monotonic() + _TERMINATE_GRACE
-        for worker in doomed:
-            worker.process.join(max(0.0, give_up - time.monotonic()))
-            worker.signal_group(signal.SIGKILL)  # it, or whatever of its group ignored SIGTERM
+        self._terminate(doomed)
         for worker in workers:
             worker.process.join()
             self._forget(worker)
+
+    @staticmethod
+    def _terminate(workers: list[_Worker]) -> None:
+        """SIGTERM each worker's group, SIGKILL what is left after the grace period; join them."""
+        for worker in workers:
+            worker.doomed = True
+            worker.signal_group(signal.SIGTERM)
+        give_up = time.monotonic() + _TERMINATE_GRACE
+        for worker in workers:
+            worker.process.join(max(0.0, give_up - time.monotonic()))
+            worker.signal_group(signal.SIGKILL)  # it, or whatever of its group ignored SIGTERM
+            worker.process.join()
+            worker.exited = True
 
     def _forget(self, worker: _Worker) -> None:
         """Release a worker that has exited and been joined."""
@@ -307,10 +340,13 @@ class WorkerPool:
 
     # -- events -------------------------------------------------------------------
 
-    def _dispatch(self, worker: _Worker) -> None:
-        """Give an idle worker its next batch of tasks."""
-        if worker.outstanding or not self.todo:
+    def _dispatch(self, worker: _Worker, done: int = 0) -> None:
+        """Give a worker its next batch of tasks once all but ``done`` of its tasks are reported."""
+        if len(worker.outstanding) > done or not self.todo:
             return
+        if worker.consumed > worker.released:
+            worker.writer.send(0, RELEASED, LENGTH.pack(worker.consumed))
+            worker.released = worker.consumed
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
         size = max(1, len(self.todo) // (2 * len(self.workers)))
@@ -333,11 +369,18 @@ class WorkerPool:
         """Send ``size`` tasks the worker inherited: one frame per run of consecutive positions."""
         todo, outstanding = self.todo, worker.outstanding
         while size and todo:
-            start = todo.popleft()
-            count = 1
-            while count < size and todo and todo[0] == start + count:
+            start = todo[0]
+            count = min(size, len(todo))
+            if todo[count - 1] == start + count - 1:  # ascending, so all consecutive
+                pop = todo.popleft
+                for _ in repeat(None, count):
+                    pop()
+            else:
                 todo.popleft()
-                count += 1
+                count = 1
+                while count < size and todo and todo[0] == start + count:
+                    todo.popleft()
+                    count += 1
             worker.writer.send(start, RUN_INHERITED, RUN_COUNT.pack(count))
             outstanding.extend(range(start, start + count))
             size -= count
@@ -359,24 +402,20 @@ class WorkerPool:
     def _read(self, worker: _Worker, dispatch: bool = True) -> bool:
         """Handle what the worker has sent; False once its pipe is at end of file."""
         frames, eof = worker.reader.read()
-        outstanding = worker.outstanding
-        finished = self.finished
         for slot, kind, payload in frames:
-            if kind == RESULT:  # the common case first, inlined
-                outstanding.popleft()
-                try:
-                    finished.append((slot, pickle.loads(payload)))
-                except KeyboardInterrupt:
-                    raise
-                except BaseException:  # decode_outcome says what failed, in the slot
-                    finished.append((slot, decode_outcome(kind, payload, key_of(slot))))
-                self.remaining -= 1
-            elif kind == FAILURE:
-                outstanding.popleft()
-                self._finish(slot, decode_outcome(kind, payload, key_of(slot)))
+            if kind == FLUSHED:
+                end, count = FLUSH.unpack(payload)
+                if dispatch:
+                    # First, when these are its last tasks: it starts the next batch
+                    # while this loop reads the records.
+                    self._dispatch(worker, done=count)
+                self._take(worker, end)
+            elif kind in (RESULT, FAILURE):
+                worker.outstanding.popleft()
+                self._finish(slot, decode_outcome(kind, payload, slot))
             elif kind == SPILLED:
-                outstanding.popleft()
-                self._finish(slot, decode_spilled(payload, key_of(slot)))
+                worker.outstanding.popleft()
+                self._finish(slot, decode_spilled(payload, slot))
             elif kind == LOG:
                 replay(payload)
             elif kind == READY:
@@ -387,20 +426,39 @@ class WorkerPool:
             self._dispatch(worker)
         return not eof
 
-    def _reap(self, worker: _Worker) -> None:
-        """The worker exited: keep what it sent, fail the task it was on, requeue the rest."""
-        # Everything it wrote before exiting is already in the pipe. A frame it was
-        # cut off in the middle of is dropped with the task it belonged to.
+    def _take(self, worker: _Worker, end: int) -> None:
+        """Handle the outcome records in the worker's result area up to ``end``."""
+        taken = take(self.status[worker.seat].area, worker.consumed, end, self.finished)
+        # Records come in the order the tasks were sent, so they are the first ones.
+        pop = worker.outstanding.popleft
+        for _ in repeat(None, taken):
+            pop()
+        self.remaining -= taken
+        worker.consumed = end
+
+    def _drain(self, worker: _Worker) -> None:
+        """Take all an exited worker left: the frames in its pipe, then its committed records."""
         while worker.reader.fd in self.selector.get_map() and self._read(worker, dispatch=False):
             if not _readable(worker.reader.fd):
                 break
+        # Exited and joined, so every record it stored is visible here.
+        committed = self.status[worker.seat].committed
+        if committed > worker.consumed:
+            self._take(worker, committed)
+
+    def _reap(self, worker: _Worker) -> None:
+        """The worker exited: keep what it sent, fail the task it was on, requeue the rest."""
         worker.signal_group(signal.SIGKILL)  # what its task started must not outlive it
         worker.process.join()
+        worker.exited = True
+        # Everything it wrote or recorded before exiting is kept. A frame or record it
+        # was cut off in the middle of is dropped with the task it belonged to.
+        self._drain(worker)
         if worker.process.pid is not None:
             spill.remove_left_by(worker.process.pid)
         exitcode = worker.process.exitcode
         pid = worker.process.pid
-        word = self.status[worker.seat]
+        word = self.status[worker.seat].status
         in_hand, phase = word >> 3, word & 7
         self._forget(worker)
         how = f"worker process {pid} {describe_exit(exitcode)}"
@@ -454,14 +512,16 @@ class WorkerPool:
             # Results that arrived at the last moment still count.
             if worker.reader.fd in self.selector.get_map() and _readable(worker.reader.fd):
                 self._read(worker, dispatch=False)
-        for worker in self.workers:
+        busy = [worker for worker in self.workers if worker.outstanding]
+        self._terminate(busy)
+        for worker in busy:
+            self._drain(worker)  # what finished before it was stopped
             if worker.outstanding:
-                running = worker.outstanding.popleft()
-                self._timeout(running, started=True)
+                index = worker.outstanding.popleft()
+                word = self.status[worker.seat].status
+                self._timeout(index, started=word >> 3 == index + 1 and word & 7 != IDLE)
                 self.todo.extendleft(reversed(worker.outstanding))
                 worker.outstanding.clear()
-                worker.doomed = True
-                worker.signal_group(signal.SIGTERM)
         for index in self.todo:
             self._timeout(index, started=False)
         self.todo.clear()

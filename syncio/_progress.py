@@ -61,11 +61,14 @@ def collect(outcomes: Outcomes, total: int, progress: Progress) -> list[object]:
     done = 0
     try:
         for batch in outcomes:
+            if report is None:
+                for index, value in batch:
+                    results[index] = value
+                continue
             for index, value in batch:
                 results[index] = value
                 done += 1
-                if report is not None:
-                    report(key_of(index), done, total)
+                report(key_of(index), done, total)
     finally:
         finish()
         outcomes.close()  # at once, also when a callback raised: stops the workers

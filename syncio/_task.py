@@ -58,9 +58,9 @@ class Task(Generic[P, R_co]):
         kwargs: Optional[Mapping[str, object]] = None,
     ) -> None:
         _check_callable(func)
-        object.__setattr__(self, "_func", func)
-        object.__setattr__(self, "_args", _checked_args(args))
-        object.__setattr__(self, "_kwargs", _checked_kwargs(kwargs))
+        _set_func(self, func)
+        _set_args(self, _checked_args(args))
+        _set_kwargs(self, _checked_kwargs(kwargs))
 
     @property
     def func(self) -> Callable[..., R_co]:
@@ -82,10 +82,10 @@ class Task(Generic[P, R_co]):
         # The function was checked when this task was made, and *args/**kwargs are a
         # tuple and a str-keyed dict: skip the checks (this is the hot path for
         # building thousands of tasks).
-        task = cast("Task[[], R_co]", object.__new__(Task))
-        object.__setattr__(task, "_func", self._func)
-        object.__setattr__(task, "_args", self._args + args if self._args else args)
-        object.__setattr__(task, "_kwargs", {**self._kwargs, **kwargs} if self._kwargs else kwargs)
+        task: Task[[], R_co] = _new(Task)
+        _set_func(task, self._func)
+        _set_args(task, self._args + args if self._args else args)
+        _set_kwargs(task, {**self._kwargs, **kwargs} if self._kwargs else kwargs)
         return task
 
     def run(self) -> R_co:
@@ -117,6 +117,14 @@ class Task(Generic[P, R_co]):
         return f"<Task {func_name(self._func)}({', '.join(parts)})>"
 
 
+# The slots' own setters: Task.__setattr__ refuses every assignment, and these are
+# faster than object.__setattr__ besides (tasks are built by the thousand).
+_new: Any = object.__new__
+_set_func: Any = vars(Task)["_func"].__set__
+_set_args: Any = vars(Task)["_args"].__set__
+_set_kwargs: Any = vars(Task)["_kwargs"].__set__
+
+
 def _checked_args(args: object) -> tuple[object, ...]:
     if not isinstance(args, tuple):
         raise TypeError(f"args must be a tuple, not {type(args).__name__}")
@@ -124,7 +132,7 @@ def _checked_args(args: object) -> tuple[object, ...]:
 
 
 def _checked_kwargs(kwargs: object) -> dict[str, object]:
-    if kwargs is None:
+    if kwargs is None or kwargs is _NO_KWARGS:
         return {}
     if not isinstance(kwargs, Mapping):
         raise TypeError(f"kwargs must be a mapping, not {type(kwargs).__name__}")
@@ -190,4 +198,13 @@ def create_task(
         TypeError: ``func`` is not callable or is an ``async`` function, ``args`` is
             not a tuple, or ``kwargs`` is not a mapping with string keys.
     """
+    if args == () and kwargs is _NO_KWARGS and type(func) is types.FunctionType:
+        # The common create_task(f): only what can be wrong with a plain function.
+        if func.__code__.co_flags & _ASYNC_FLAGS or "_is_coroutine_marker" in func.__dict__:
+            _check_callable(func)  # raises
+        task: Task[Any, T] = _new(Task)
+        _set_func(task, func)
+        _set_args(task, ())
+        _set_kwargs(task, {})
+        return task
     return Task(func, args, kwargs)

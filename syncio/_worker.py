@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 from ._channel import (
     LOG,
     READY,
+    RELEASED,
     RESULT,
     RUN_INHERITED,
     SPILLED,
@@ -25,6 +26,7 @@ from ._errors import TaskUnpicklingError
 from ._logs import LogForwarder
 from ._outcome import TaskReturnException, key_of, run_task
 from ._pickling import encode_outcome, unpickle_task
+from ._results import LENGTH, ResultLog, Send
 from ._spill import THRESHOLD as SPILL_THRESHOLD
 from ._spill import spill
 from ._status import attach
@@ -41,7 +43,6 @@ __all__ = ["IDLE", "PHASES", "PICKLING", "RUNNING", "RUN_COUNT", "SENDING", "UNP
 # spending a system call per step to tell it.
 IDLE, UNPICKLING, RUNNING, PICKLING, SENDING = range(5)
 RUN_COUNT = struct.Struct("<I")  # a RUN_INHERITED frame's payload: how many tasks from its slot on
-Send = Callable[..., None]  # send(slot, kind, payload=b"")
 PHASES = {
     UNPICKLING: "while unpickling the task",
     RUNNING: "while running it",
@@ -101,7 +102,8 @@ def worker_main(
     result_conn: Connection,
     lifeline: Connection,
     inherited: Optional[Sequence[Task[[], object]]],
-    status: Connection,
+    board: Connection,
+    seats: int,
     seat: int,
     log_levels: Optional[dict[str, int]],
     owner: int,
@@ -110,51 +112,77 @@ def worker_main(
 
     ``inherited`` is the gather's task list when the worker was forked (so a task is
     sent as its index and never pickled), else None. The worker runs tasks one at a
-    time in the order received and writes one frame per outcome. ``status[seat]``
-    holds ``(slot + 1) << 3 | phase`` for the task in hand.
+    time in the order received. It records each outcome in its result area on the
+    shared ``board`` and reports them in batches (see ``_results.py``); an outcome too
+    large for the area goes through the pipe or, over ``SPILL_THRESHOLD``, a shared
+    memory file. Its status word holds ``(slot + 1) << 3 | phase`` for the task in hand.
     """
-    board = attach(status)  # first: under fork, _prepare closes the parent's descriptors
+    memory = attach(board, seats, seat)  # first: under fork, _prepare closes the parent's descriptors
+    words, status = memory.words, memory.base
     send, forwarder = _prepare(result_conn.fileno(), lifeline.fileno(), log_levels)
     reader = BlockingReader(task_conn.fileno())
+    log = ResultLog(memory, send)
 
-    def run(slot: int, task: Task[[], object]) -> None:
-        in_hand = (slot + 1) << 3
-        board[seat] = in_hand | RUNNING
-        if forwarder is not None:
-            forwarder.slot = slot
-        ok, value = run_task(task)
-        board[seat] = in_hand | PICKLING
-        kind, payload = encode_outcome(key_of(slot), ok, value)
-        del value
-        board[seat] = in_hand | SENDING
+    def deliver(slot: int, kind: int, payload: bytes) -> None:
+        if log.put(slot, kind, payload):
+            return
         path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= SPILL_THRESHOLD else None
         if path is None:
             send(slot, kind, payload)
         else:
             send(slot, SPILLED, path)
-        # No "idle" mark after this: once the result is in the pipe, the parent moves
+
+    def run(slot: int, task: Task[[], object]) -> None:
+        in_hand = (slot + 1) << 3
+        words[status] = in_hand | RUNNING
+        if forwarder is not None:
+            forwarder.slot = slot
+        ok, value = run_task(task)
+        words[status] = in_hand | PICKLING
+        kind, payload = encode_outcome(slot, ok, value)
+        del value
+        words[status] = in_hand | SENDING
+        deliver(slot, kind, payload)
+        # No "idle" mark after this: once the outcome is committed, the parent moves
         # on to the next task, and a slot other than that one means "not started".
         if forwarder is not None:
             forwarder.slot = None
 
+    def run_pickled(slot: int, payload: bytes | bytearray) -> None:
+        words[status] = ((slot + 1) << 3) | UNPICKLING
+        try:
+            task = unpickle_task(payload, key_of(slot))
+        except TaskUnpicklingError as exc:
+            deliver(slot, *encode_outcome(slot, False, TaskReturnException(exc)))
+            return
+        run(slot, task)
+
     send(0, READY)
+    _serve(reader, log, inherited, run, run_pickled)
+    reader.close()
+
+
+def _serve(
+    reader: BlockingReader,
+    log: ResultLog,
+    inherited: Optional[Sequence[Task[[], object]]],
+    run: Callable[[int, Task[[], object]], None],
+    run_pickled: Callable[[int, bytes | bytearray], None],
+) -> None:
+    """Run what the parent sends until it sends STOP or goes away."""
     while True:
+        if log.pending and not reader.buffered():
+            log.flush()  # about to wait for work: report what is done
         frame = reader.read()
         if frame is None or frame.kind == STOP:
-            break
+            return
+        log.mark()
         if frame.kind == RUN_INHERITED:  # a run of consecutive tasks, by position
             assert inherited is not None
             count = RUN_COUNT.unpack(frame.payload)[0] if frame.payload else 1
             for slot in range(frame.slot, frame.slot + count):
                 run(slot, inherited[slot])
-            continue
-        board[seat] = ((frame.slot + 1) << 3) | UNPICKLING
-        key = key_of(frame.slot)
-        try:
-            task = unpickle_task(frame.payload, key)
-        except TaskUnpicklingError as exc:
-            send(frame.slot, *encode_outcome(key, False, TaskReturnException(exc)))
-            continue
-        run(frame.slot, task)
-        del task
-    reader.close()
+        elif frame.kind == RELEASED:
+            log.release(LENGTH.unpack(frame.payload)[0])
+        else:
+            run_pickled(frame.slot, frame.payload)

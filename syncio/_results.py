@@ -1,0 +1,159 @@
+"""Outcome records in a worker's shared result area (see ``_status.py``).
+
+A worker appends one record per finished task, a header ``(slot, kind, length)`` and
+the pickled outcome, then stores its new committed length: a record is whole before it
+counts, so the results a worker finished survive it dying the next instant, and no
+system call is spent per result. The area is a ring: lengths only grow, and a record
+that would not fit before the area's end starts at its beginning again, behind a WRAP
+marker. The worker tells the parent about its records in batches, with a FLUSHED frame
+on its pipe that carries the committed length and the number of records:
+
+- before it waits for more work, so a batch is reported as soon as it is done;
+- once the task of its oldest unreported record started ``FLUSH_AFTER`` ago, so a
+  slow task's result is reported at once and fast ones at least that often;
+- before it sends an outcome through the pipe instead (one too large for the area, or
+  when the area is full), so the parent always sees outcomes in the order the tasks ran.
+
+The parent reads records only up to a length a FLUSHED frame gave it (the pipe orders
+memory: what the worker stored before writing the frame is visible once the parent has
+read it), or up to the committed length once the worker has exited. It hands space
+back with a RELEASED frame (the length it has read), sent with the worker's next tasks.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import time
+from typing import Callable
+
+from ._channel import FLUSHED, RESULT
+from ._pickling import decode_outcome
+from ._status import AREA, SeatMemory
+
+__all__ = ["FLUSH", "FLUSH_AFTER", "LENGTH", "ResultLog", "Send", "take"]
+
+RECORD = struct.Struct("<IBI")  # slot, kind, payload length
+LENGTH = struct.Struct("<Q")  # a RELEASED frame's payload: how far the parent has read
+FLUSH = struct.Struct("<QI")  # a FLUSHED frame's payload: committed length, records since the last
+MAX_RECORD = 64 << 10  # larger outcomes go through the pipe (or shared memory files)
+FLUSH_AFTER = 0.002  # seconds
+_WRAP = 0  # record kind: nothing more before the area's end (no frame kind is 0)
+_HEADER = RECORD.size
+_pack = RECORD.pack_into
+_monotonic = time.monotonic
+
+Send = Callable[..., None]  # send(slot, kind, payload=b"")
+
+
+class ResultLog:
+    """Worker side: append outcome records to the seat's area and report them in batches."""
+
+    __slots__ = ("_area", "_count", "_index", "_last", "_limit", "_send", "_since", "_words", "end")
+
+    def __init__(self, memory: SeatMemory, send: Send) -> None:
+        self._area = memory.area
+        self._words = memory.words
+        self._index = memory.base + 1  # the committed-length word
+        self._send = send
+        self.end = 0  # committed length
+        self._limit = AREA  # the area up to this length may be written
+        self._count = 0  # records not reported yet
+        self._last = 0.0  # when the last record was committed, or work last arrived
+        self._since = 0.0  # when the task of the oldest unreported record started
+
+    @property
+    def pending(self) -> bool:
+        """True while some records have not been reported."""
+        return self._count != 0
+
+    def mark(self) -> None:
+        """Note that work arrived now (the next task starts about now)."""
+        self._last = time.monotonic()
+
+    def put(self, slot: int, kind: int, payload: bytes) -> bool:
+        """Record an outcome, reporting the records if due.
+
+        Returns False, having reported every earlier record, when the outcome is too
+        large or the area is full: the caller then sends it through the pipe.
+        """
+        size = len(payload)
+        end = self.end
+        at = end % AREA
+        stop = at + _HEADER + size
+        if stop > AREA or end + _HEADER + size > self._limit or size > MAX_RECORD:
+            if stop <= AREA or not self._go_round(end, at, size):
+                self.flush()
+                return False
+            end = self.end
+            at = 0
+            stop = _HEADER + size
+        area = self._area
+        _pack(area, at, slot, kind, size)
+        area[at + _HEADER : stop] = payload
+        end += stop - at
+        self._words[self._index] = end  # only now does the record count
+        self.end = end
+        now = _monotonic()
+        if not self._count:
+            self._since = self._last  # about when this record's task started
+        self._count += 1
+        self._last = now
+        if now - self._since >= FLUSH_AFTER:
+            self.flush()
+        return True
+
+    def _go_round(self, end: int, at: int, size: int) -> bool:
+        """Continue at the area's start if the record fits there; False if it cannot be put."""
+        skip = AREA - at
+        if size > MAX_RECORD or end + skip + _HEADER + size > self._limit:
+            return False
+        if skip >= _HEADER:
+            _pack(self._area, at, 0, _WRAP, 0)
+        self.end = end + skip  # the marker needs no commit: the next record's commits it
+        return True
+
+    def flush(self) -> None:
+        """Report every record committed so far (one FLUSHED frame), if any is pending."""
+        if self._count:
+            self._send(0, FLUSHED, FLUSH.pack(self.end, self._count))
+            self._count = 0
+
+    def release(self, upto: int) -> None:
+        """The parent has read the records up to length ``upto``: their space is free again."""
+        self._limit = upto + AREA
+
+
+def take(area: memoryview, start: int, stop: int, finished: list[tuple[int, object]]) -> int:
+    """Parent side: append ``(slot, outcome)`` for the records between two committed lengths.
+
+    Returns how many records there were.
+    """
+    loads = pickle.loads
+    append = finished.append
+    unpack = RECORD.unpack_from
+    taken = 0
+    while start < stop:
+        at = start % AREA
+        if AREA - at < _HEADER:
+            start += AREA - at
+            continue
+        slot, kind, size = unpack(area, at)
+        if kind == _WRAP:
+            start += AREA - at
+            continue
+        at += _HEADER
+        start += _HEADER + size
+        taken += 1
+        if kind == RESULT:  # the common case first, inlined
+            try:
+                append((slot, loads(area[at : at + size])))
+                continue
+            except KeyboardInterrupt:
+                raise
+            except BaseException:  # decode_outcome says what failed, in the slot
+                pass
+        # A copy: the failure may keep its payload alive (in a traceback), and a view
+        # would keep the shared memory from being unmapped.
+        append((slot, decode_outcome(kind, bytes(area[at : at + size]), slot)))
+    return taken
