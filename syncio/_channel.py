@@ -16,6 +16,7 @@ from itertools import islice
 from typing import NamedTuple
 
 __all__ = [
+    "EAGER",
     "FAILURE",
     "FLUSHED",
     "LOG",
@@ -41,6 +42,7 @@ __all__ = [
 RUN_INHERITED = 1  # run the task at `index` of the list the worker inherited at fork
 RUN_PICKLED = 2  # payload: a pickled Task
 STOP = 3  # finish: no more tasks
+EAGER = 11  # payload: b"\x01" to report each outcome at once, b"\x00" to batch (see _results.py)
 RELEASED = 9  # payload: how far the parent has read the worker's result area (see _results.py)
 # worker -> parent
 READY = 6  # the worker has started and will now read tasks

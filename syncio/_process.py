@@ -33,6 +33,7 @@ from typing import Optional, Sequence, cast
 
 from . import _spill as spill
 from ._channel import (
+    EAGER,
     FAILURE,
     FLUSHED,
     LOG,
@@ -71,6 +72,7 @@ class _Worker:
         "conns",
         "consumed",
         "doomed",
+        "eager",
         "exited",
         "outstanding",
         "process",
@@ -143,6 +145,7 @@ class _Worker:
         self.seat = seat
         self.consumed = 0  # how far the parent has read the worker's result area
         self.released = 0  # how far the worker has been told it has been read
+        self.eager = False  # told to report each outcome at once
         self.ready = False
         self.doomed = False  # being stopped by signal: timeout, interrupt or error
         self.exited = False  # stopped and joined
@@ -207,17 +210,22 @@ class WorkerPool:
         self.todo: deque[int] = deque()
         self.retried: set[int] = set()
         self.deadline: Optional[float] = None
+        self.eager = False
 
     # -- life cycle ---------------------------------------------------------------
 
-    def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float]) -> Outcomes:
+    def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float], eager: bool = False) -> Outcomes:
         """Run ``tasks``; yield lists of ``(position, outcome)`` pairs as tasks finish.
+
+        With ``eager``, workers report each outcome as soon as they have it; otherwise
+        they may hold a few milliseconds' worth back to report them together (see
+        ``_results.py``), which only the order and timing of the batches can show.
 
         Workers still busy when the call ends (deadline, interrupt, error, or the
         caller closing this generator early) are stopped by signal; idle ones stay
         for the next call.
         """
-        self.tasks, self.deadline = tasks, deadline
+        self.tasks, self.deadline, self.eager = tasks, deadline, eager
         self.finished.clear()
         self.remaining = len(tasks)
         self.todo = deque(range(len(tasks)))
@@ -347,6 +355,9 @@ class WorkerPool:
         if worker.consumed > worker.released:
             worker.writer.send(0, RELEASED, LENGTH.pack(worker.consumed))
             worker.released = worker.consumed
+        if worker.eager != self.eager:
+            worker.writer.send(0, EAGER, b"\x01" if self.eager else b"\x00")
+            worker.eager = self.eager
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
         size = max(1, len(self.todo) // (2 * len(self.workers)))
@@ -541,13 +552,18 @@ def stream_in_processes(
     ctx: BaseContext,
     max_workers: int,
     deadline: Optional[float],
+    *,
     forward_logs: bool,
+    eager: bool,
 ) -> Outcomes:
-    """Run ``tasks`` in a pool made for them; yield outcomes as they finish, then close it."""
+    """Run ``tasks`` in a pool made for them; yield outcomes as they finish, then close it.
+
+    ``eager``: see :meth:`WorkerPool.stream`.
+    """
     if not tasks:
         return
     pool = WorkerPool(ctx, min(max_workers, len(tasks)), inherited=tasks, forward_logs=forward_logs)
     try:
-        yield from pool.stream(tasks, deadline)
+        yield from pool.stream(tasks, deadline, eager)
     finally:
         pool.close()

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 from ._outcome import key_of
 
-__all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed"]
+__all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed", "watched"]
 
 Outcomes = Generator["list[tuple[int, object]]", None, None]
 """What the pools' ``stream`` yields: lists of ``(position, outcome)`` as tasks finish."""
@@ -39,6 +39,11 @@ def check_progress(progress: object) -> None:
         _tqdm()
     elif progress is not None and progress is not False and not callable(progress):
         raise TypeError(f"progress must be True, False, None or a callable, not {type(progress).__name__}")
+
+
+def watched(progress: Progress) -> bool:
+    """True when ``progress`` reports each task as it finishes (so outcomes should not wait)."""
+    return progress is not None and progress is not False
 
 
 def _reporter(progress: Progress, total: int) -> tuple[Optional[ProgressCallback], Callable[[], None]]:

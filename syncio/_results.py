@@ -11,6 +11,9 @@ on its pipe that carries the committed length and the number of records:
 - before it waits for more work, so a batch is reported as soon as it is done;
 - once the task of its oldest unreported record started ``FLUSH_AFTER`` ago, so a
   slow task's result is reported at once and fast ones at least that often;
+- after every record when the parent asked for that (EAGER frame): when the caller
+  watches outcomes arrive (``as_completed``, a progress callback), so that a result
+  never waits for the worker's next task to end;
 - before it sends an outcome through the pipe instead (one too large for the area, or
   when the area is full), so the parent always sees outcomes in the order the tasks ran.
 
@@ -49,7 +52,7 @@ Send = Callable[..., None]  # send(slot, kind, payload=b"")
 class ResultLog:
     """Worker side: append outcome records to the seat's area and report them in batches."""
 
-    __slots__ = ("_area", "_count", "_index", "_last", "_limit", "_send", "_since", "_words", "end")
+    __slots__ = ("_area", "_count", "_index", "_last", "_limit", "_send", "_since", "_words", "eager", "end")
 
     def __init__(self, memory: SeatMemory, send: Send) -> None:
         self._area = memory.area
@@ -61,6 +64,7 @@ class ResultLog:
         self._count = 0  # records not reported yet
         self._last = 0.0  # when the last record was committed, or work last arrived
         self._since = 0.0  # when the task of the oldest unreported record started
+        self.eager = False  # report each record at once (the caller watches outcomes arrive)
 
     @property
     def pending(self) -> bool:
@@ -99,7 +103,7 @@ class ResultLog:
             self._since = self._last  # about when this record's task started
         self._count += 1
         self._last = now
-        if now - self._since >= FLUSH_AFTER:
+        if self.eager or now - self._since >= FLUSH_AFTER:
             self.flush()
         return True
 

@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from ._channel import (
+    EAGER,
     LOG,
     READY,
     RELEASED,
@@ -184,5 +185,7 @@ def _serve(
                 run(slot, inherited[slot])
         elif frame.kind == RELEASED:
             log.release(LENGTH.unpack(frame.payload)[0])
+        elif frame.kind == EAGER:
+            log.eager = frame.payload == b"\x01"
         else:
             run_pickled(frame.slot, frame.payload)

@@ -1,0 +1,129 @@
+"""How outcomes come back from worker processes: the shared result area (syncio/_results.py).
+
+Workers record each outcome in shared memory and report them in batches. These tests
+pin what that must never change: every finished result arrives, in its own slot,
+even when the worker dies or the deadline passes before it reported them; results
+larger than the area, or than a record, still arrive in order; and a caller watching
+outcomes arrive sees each one without waiting for the worker's next task.
+Every test runs under fork, spawn and forkserver.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import taskfuncs
+from conftest import Gather, Snapshot
+from taskfuncs import hello, make_bytes
+
+from syncio import Runner, Task, TaskReturnException, TaskTimeoutError, WorkerDiedError, as_completed, create_task
+from syncio._status import AREA
+
+
+def _error(value: object) -> BaseException:
+    assert isinstance(value, TaskReturnException), f"expected a failure, got {value!r}"
+    return value.exception
+
+
+def test_results_recorded_before_a_crash_are_kept(pgather: Gather, no_leaks: Snapshot) -> None:
+    # One worker runs the 200 quick tasks and then dies in the 201st, most likely
+    # before it reported the last of them: they are read from its area after it exited.
+    tasks = [create_task(hello)(i) for i in range(200)]
+    tasks.append(create_task(taskfuncs.exit_with)(7))
+    tasks += [create_task(hello)(i) for i in range(201, 230)]
+    results = pgather(*tasks, max_workers=1)
+    assert len(results) == 230
+    for i in [*range(200), *range(201, 230)]:
+        assert results[f"task_{i + 1}"] == f"hello {i + 1}"
+    error = _error(results["task_201"])
+    assert isinstance(error, WorkerDiedError)
+    assert error.exitcode == 7
+    assert str(error).startswith("task_201 (<Task exit_with(7)>) was lost: worker process ")
+    assert str(error).endswith(" exited with code 7 while running it")
+
+
+def test_timeout_keeps_results_recorded_before_the_deadline(pgather: Gather) -> None:
+    tasks: list[Task[[], object]] = [create_task(hello)(i) for i in range(100)]
+    tasks.append(create_task(taskfuncs.sleep_for)(3600))
+    tasks.append(create_task(hello)(101))
+    results = pgather(*tasks, max_workers=1, timeout=1.0)
+    assert [results[f"task_{i + 1}"] for i in range(100)] == [f"hello {i + 1}" for i in range(100)]
+    assert str(_error(results["task_101"])) == "task_101 did not finish before the gather's timeout expired"
+    assert str(_error(results["task_102"])) == "task_102 did not start before the gather's timeout expired"
+    assert isinstance(_error(results["task_102"]), TaskTimeoutError)
+
+
+@pytest.mark.parametrize("max_workers", [1, 2])
+def test_results_filling_the_area_many_times_over_arrive_whole(pgather: Gather, max_workers: int) -> None:
+    # 4 MiB of 1 KiB results: the area (1 MiB per worker) is used round and round, and
+    # results that find it full go through the pipe instead.
+    count = 4 * AREA // 1024
+    results = pgather(*[create_task(make_bytes)(1024, i % 251) for i in range(count)], max_workers=max_workers)
+    assert len(results) == count
+    for i, value in enumerate(results):
+        assert value == bytes([i % 251]) * 1024, f"task_{i + 1}"
+
+
+def test_small_and_large_results_interleaved_keep_their_slots(pgather: Gather) -> None:
+    # Records over 64 KiB go through the pipe, the others through the area.
+    sizes = [10, 200_000, 3, 70_000, 65_536, 1, 5 << 20, 2]  # 5 MiB: a shared memory file
+    tasks = [create_task(make_bytes)(size, i) for i, size in enumerate(sizes)] * 5
+    results = pgather(*tasks, max_workers=1)
+    for position, value in enumerate(results):
+        i = position % len(sizes)
+        assert value == bytes([i]) * sizes[i], f"task_{position + 1}"
+
+
+@pytest.mark.timeout(60)
+def test_as_completed_reports_each_result_before_the_next_task_ends(start_method: str, tmp_path: Path) -> None:
+    # The 41st task blocks until the test writes to a FIFO, which it does only after
+    # the 40 quick results arrived: if any were held back until the worker's next
+    # task ended, this would never finish.
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    tasks = [create_task(hello)(i) for i in range(40)]
+    tasks.append(create_task(taskfuncs.wait_for_file)(str(fifo)))
+    seen: list[str] = []
+    for key, value in as_completed(*tasks, mp_context=start_method, max_workers=1):
+        seen.append(key)
+        if len(seen) == 40:
+            assert sorted(seen) == sorted(f"task_{i + 1}" for i in range(40))
+            fifo.write_text("go")
+        if key == "task_41":
+            assert value == "go"
+        else:
+            assert value == f"hello {key.removeprefix('task_')}"
+    assert len(seen) == 41
+    assert seen[-1] == "task_41"
+
+
+@pytest.mark.timeout(60)
+def test_progress_reports_each_result_before_the_next_task_ends(pgather: Gather, tmp_path: Path) -> None:
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    tasks = [create_task(hello)(i) for i in range(40)]
+    tasks.append(create_task(taskfuncs.wait_for_file)(str(fifo)))
+    done_counts: list[int] = []
+
+    def progress(key: str, done: int, total: int) -> None:
+        assert total == 41
+        done_counts.append(done)
+        if done == 40:
+            assert key != "task_41"
+            fifo.write_text("go")
+
+    results = pgather(*tasks, max_workers=1, progress=progress)
+    assert done_counts == list(range(1, 42))
+    assert results["task_41"] == "go"
+
+
+def test_runner_reuses_the_area_across_calls(start_method: str) -> None:
+    # Each call's results take a third of the area: by the fourth call the workers
+    # write where the first call's results were, which the parent has long read.
+    per_call = AREA // 3 // 1024
+    with Runner(mp_context=start_method, max_workers=1) as runner:
+        for call in range(6):
+            results = runner.gather(*[create_task(make_bytes)(1024, (call + i) % 251) for i in range(per_call)])
+            assert list(results) == [bytes([(call + i) % 251]) * 1024 for i in range(per_call)]
