@@ -171,8 +171,9 @@ class SyncioPeer(Peer):
         tasks = [create_task(call.func)(argument) for argument in call.arguments]
         self.build_seconds = time.perf_counter() - start
         output = self.run_all(*tasks, **self._options(call))
-        # By key, not by iteration: 0.0.4 iterates in completion order.
-        return [output[f"task_{i}"] for i in range(1, len(tasks) + 1)]
+        if self.legacy:  # by key: 0.0.4 iterates in completion order
+            return [output[f"task_{i}"] for i in range(1, len(tasks) + 1)]
+        return list(output)  # positional order, as documented
 
 
 class RunnerPeer(Peer):
@@ -188,8 +189,7 @@ class RunnerPeer(Peer):
         self.run(call)  # warm: the workers started, the task function imported in them
 
     def run(self, call: Call) -> list[object]:
-        output = self.runner.gather(*[self.create_task(call.func)(argument) for argument in call.arguments])
-        return [output[f"task_{i}"] for i in range(1, len(call.arguments) + 1)]
+        return list(self.runner.gather(*[self.create_task(call.func)(argument) for argument in call.arguments]))
 
     def close(self) -> None:
         self.runner.close()

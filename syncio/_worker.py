@@ -161,6 +161,32 @@ def worker_main(
     send(0, READY)
     _serve(reader, log, inherited, run, run_pickled)
     reader.close()
+    _end()
+
+
+def _end() -> None:
+    """End the worker process the way multiprocessing ends a forked one, under every start method.
+
+    That is what ``Process._bootstrap`` does once the target returns (multiprocessing's
+    exit handlers, non-daemon threads joined, standard streams flushed), then
+    ``os._exit``. A spawned child would otherwise go on to tear the interpreter down,
+    which takes several milliseconds that every gather would wait for; skipping it
+    means atexit handlers a task registered in a worker do not run, as under fork and
+    forkserver already.
+    """
+    from multiprocessing import util
+
+    try:  # private and untyped, hence getattr; present in every supported Python
+        steps: tuple[Callable[[], object], ...] = (
+            getattr(util, "_exit_function"),  # noqa: B009
+            getattr(threading, "_shutdown"),  # noqa: B009
+            getattr(util, "_flush_std_streams"),  # noqa: B009
+        )
+    except AttributeError:  # not this Python's multiprocessing: return, and let it end the process
+        return
+    for step in steps:
+        step()
+    os._exit(0)
 
 
 def _serve(

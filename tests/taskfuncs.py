@@ -267,3 +267,22 @@ def wait_for_file(path: str) -> str:
 
 def pair(first: object, second: object) -> tuple[object, object]:
     return first, second
+
+
+def leave_traces(directory: str) -> str:
+    """Return while a non-daemon thread still works, with an atexit handler and unflushed output."""
+    import atexit
+
+    def finish() -> None:
+        time.sleep(0.2)  # still working when the task has returned
+        with open(os.path.join(directory, "thread"), "w") as out:
+            out.write("finished")
+
+    def at_exit() -> None:
+        with open(os.path.join(directory, "atexit"), "w") as out:
+            out.write("ran")
+
+    atexit.register(at_exit)
+    threading.Thread(target=finish).start()
+    sys.stdout.write("unterminated line")
+    return "left"

@@ -182,6 +182,21 @@ def test_no_process_or_fd_is_left_behind(pgather: Gather, no_leaks: Snapshot) ->
         no_leaks.assert_unchanged()
 
 
+def test_a_worker_ends_as_a_forked_child_does(
+    pgather: Gather, start_method: str, tmp_path: Path, capfd: pytest.CaptureFixture[str], no_leaks: Snapshot
+) -> None:
+    # Under every start method: a thread the task left running is waited for, output
+    # still buffered is written, and atexit handlers the task registered do not run
+    # (the interpreter is not torn down; see syncio/_worker.py _end).
+    results = pgather(create_task(taskfuncs.leave_traces)(str(tmp_path)))
+    assert results["task_1"] == "left"
+    assert (tmp_path / "thread").read_text() == "finished"
+    assert not (tmp_path / "atexit").exists()
+    if start_method != "forkserver":  # its workers write where the fork server's output goes
+        assert capfd.readouterr().out == "unterminated line"
+    no_leaks.assert_unchanged()
+
+
 def test_mp_context_accepts_a_context_object(start_method: str) -> None:
     results = gather(create_task(taskfuncs.pid)(), mp_context=multiprocessing.get_context(start_method))
     assert isinstance(results["task_1"], int)
