@@ -201,17 +201,18 @@ def _serve(
         if log.pending and not reader.buffered():
             log.flush()  # about to wait for work: report what is done
         frame = reader.read()
-        if frame is None or frame.kind == STOP:
+        if frame is None or frame[1] == STOP:
             return
         log.mark()
-        if frame.kind == RUN_INHERITED:  # a run of consecutive tasks, by position
+        first, kind, payload = frame
+        if kind == RUN_INHERITED:  # a run of consecutive tasks, by position
             assert inherited is not None
-            count = RUN_COUNT.unpack(frame.payload)[0] if frame.payload else 1
-            for slot in range(frame.slot, frame.slot + count):
+            count = RUN_COUNT.unpack(payload)[0] if payload else 1
+            for slot in range(first, first + count):
                 run(slot, inherited[slot])
-        elif frame.kind == RELEASED:
-            log.release(LENGTH.unpack(frame.payload)[0])
-        elif frame.kind == EAGER:
-            log.eager = frame.payload == b"\x01"
+        elif kind == RELEASED:
+            log.release(LENGTH.unpack(payload)[0])
+        elif kind == EAGER:
+            log.eager = payload == b"\x01"
         else:
-            run_pickled(frame.slot, frame.payload)
+            run_pickled(first, payload)
