@@ -19,7 +19,6 @@ from ._output import TaskOutput, fill_output, start_output
 from ._process import stream_in_processes
 from ._progress import Progress, ProgressCallback, check_progress, collect, keyed, watched
 from ._task import Task
-from ._thread import stream_in_threads
 from ._typevars import R1, R2, R3, R4, R5, R6, T
 
 __all__ = ["as_completed", "gather", "thread_as_completed", "thread_gather"]
@@ -291,6 +290,8 @@ def thread_gather(
     workers = check_max_workers(max_workers, DEFAULT_THREAD_WORKERS)
     deadline = deadline_after(timeout)
     check_progress(progress)
+    from ._thread import stream_in_threads  # here: a process gather has no use for it
+
     outcomes = stream_in_threads(checked, workers, deadline)
     return fill_output(output, collect(outcomes, len(checked), progress))
 
@@ -505,4 +506,6 @@ def thread_as_completed(
     checked = check_tasks("thread_as_completed", tasks)
     workers = check_max_workers(max_workers, DEFAULT_THREAD_WORKERS)
     deadline = deadline_after(timeout)
+    from ._thread import stream_in_threads
+
     return keyed(stream_in_threads(checked, workers, deadline))

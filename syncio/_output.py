@@ -9,8 +9,7 @@ had it. Type checkers read ``_output.pyi`` instead, which describes that behavio
 from __future__ import annotations
 
 import weakref
-from itertools import count
-from typing import Any, Dict, Iterable, Iterator, Sequence, cast
+from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, cast
 
 from ._outcome import KEY_FORMAT, key_of
 from ._task import Task
@@ -28,25 +27,35 @@ class TaskOutput(Dict[str, Any]):
     raised has a :class:`TaskReturnException` in its slot.
     """
 
-    __slots__ = ("_positions", "_refs")
+    __slots__ = ("_positions", "_refs", "_repeats")
 
     def __init__(self, items: Iterable[tuple[str, object]] = (), /) -> None:
         super().__init__(items)
-        # For lookup by task: position by id(task), and weak references (a result set
-        # must not keep every task's arguments alive) to tell a task from a newer
-        # object that reuses a dead task's id.
-        self._positions: Dict[int, int] = {}
+        # For lookup by task: weak references (a result set must not keep every task's
+        # arguments alive), and, built on the first lookup by task, the positions by
+        # id(task) of the tasks still alive (the reference tells a task from a newer
+        # object that reuses a dead task's id).
         self._refs: list[weakref.ref[Task[..., Any]]] = []
+        self._positions: Optional[Dict[int, int]] = None
+        self._repeats = False  # a task was gathered more than once
 
     def _index(self, tasks: Sequence[Task[..., Any]]) -> None:
         self._refs = list(map(weakref.ref, tasks))
-        self._positions = dict(zip(map(id, tasks), count()))
+        self._positions = None
 
     def _key(self, task: Task[..., Any]) -> str:
-        position = self._positions.get(id(task))
+        positions = self._positions
+        if positions is None:
+            positions = self._positions = {}
+            for position, ref in enumerate(self._refs):
+                alive = ref()
+                if alive is not None:
+                    self._repeats = self._repeats or id(alive) in positions
+                    positions[id(alive)] = position
+        position = positions.get(id(task))
         if position is None or self._refs[position]() is not task:
             raise KeyError(task)
-        if len(self._positions) < len(self._refs):  # a task was gathered more than once
+        if self._repeats:
             keys = [key_of(i) for i, ref in enumerate(self._refs) if ref() is task]
             if len(keys) > 1:
                 raise KeyError(f"{task!r} was gathered more than once ({', '.join(keys)}); look it up by key")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Generator, Optional, Union
+from typing import TYPE_CHECKING, Callable, Generator, List, Optional, Tuple, Union
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -11,7 +11,9 @@ from ._outcome import key_of
 
 __all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed", "watched"]
 
-Outcomes = Generator["list[tuple[int, object]]", None, None]
+# No string (forward reference) in here: typing would compile it at import, which
+# costs about 200 KiB of memory in every process (forked workers included).
+Outcomes = Generator[List[Tuple[int, object]], None, None]
 """What the pools' ``stream`` yields: lists of ``(position, outcome)`` as tasks finish."""
 
 ProgressCallback = Callable[[str, int, int], object]

@@ -20,6 +20,9 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 _NO_KWARGS: Mapping[str, object] = MappingProxyType({})
+# The keyword arguments of every task that has none: one shared dict, never changed
+# (tasks are immutable), instead of an empty dict per task.
+_NO_KEYWORDS: dict[str, object] = {}
 _repr = reprlib.Repr()
 _repr.maxstring = 40
 _repr.maxother = 40
@@ -85,7 +88,7 @@ class Task(Generic[P, R_co]):
         task: Task[[], R_co] = _new(Task)
         _set_func(task, self._func)
         _set_args(task, self._args + args if self._args else args)
-        _set_kwargs(task, {**self._kwargs, **kwargs} if self._kwargs else kwargs)
+        _set_kwargs(task, {**self._kwargs, **kwargs} if self._kwargs else kwargs or _NO_KEYWORDS)
         return task
 
     def run(self) -> R_co:
@@ -133,7 +136,7 @@ def _checked_args(args: object) -> tuple[object, ...]:
 
 def _checked_kwargs(kwargs: object) -> dict[str, object]:
     if kwargs is None or kwargs is _NO_KWARGS:
-        return {}
+        return _NO_KEYWORDS
     if not isinstance(kwargs, Mapping):
         raise TypeError(f"kwargs must be a mapping, not {type(kwargs).__name__}")
     checked: dict[str, object] = {}
@@ -205,6 +208,6 @@ def create_task(
         task: Task[Any, T] = _new(Task)
         _set_func(task, func)
         _set_args(task, ())
-        _set_kwargs(task, {})
+        _set_kwargs(task, _NO_KEYWORDS)
         return task
     return Task(func, args, kwargs)

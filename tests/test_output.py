@@ -51,6 +51,17 @@ def test_a_task_gathered_twice_must_be_looked_up_by_key() -> None:
         results[task]
 
 
+def test_lookup_by_task_after_some_tasks_are_gone() -> None:
+    tasks = [create_task(add)(i, 1) for i in range(50)]
+    results = thread_gather(*tasks)
+    kept = tasks[7]
+    del tasks  # the result set holds the tasks weakly: all but `kept` are freed
+    newcomers = [create_task(add)(i, 1) for i in range(50)]  # may reuse the dead tasks' ids
+    assert results[kept] == 8
+    assert all(task not in results for task in newcomers)
+    assert list(results) == list(range(1, 51))
+
+
 def test_repr_and_str_are_readable() -> None:
     results = thread_gather(create_task(hello)(0))
     assert repr(results) == "TaskOutput({'task_1': 'hello 1'})"
