@@ -4,15 +4,17 @@ Data flow::
 
     caller (this module)                              worker (_worker.py)
     todo ──dispatch──> FrameWriter ══task pipe══> BlockingReader ─> run_task
-    results[i] <─decode── FrameReader <══result pipe══ write_frame <─┘
+    results[i] <─take── result area (shared memory) <── ResultLog.put <─┤
+          └──────────── FrameReader <══result pipe══ FLUSHED, large results
                  sentinel ──(process exit)──┘
 
-Each worker has its own pair of pipes and runs its tasks in the order sent, one
-outcome frame per task, so the caller always knows which task a worker is on. The
-loop waits on every result pipe, every task pipe with unsent data, and every
-worker's sentinel at once, so a large result never deadlocks it and a dead worker
-wakes it. The loop is the only thread: syncio starts no helper thread in the caller,
-so forking a worker is never unsafe because of syncio.
+Each worker has its own pair of pipes and its own result area, and runs its tasks in
+the order sent: its outcome records (see ``_results.py``) come back in that order, so
+the caller always knows which task a worker is on. The loop waits on every result
+pipe, every task pipe with unsent data, and every worker's sentinel at once, so a
+large result never deadlocks it and a dead worker wakes it. The loop is the only
+thread: syncio starts no helper thread in the caller, so forking a worker is never
+unsafe because of syncio.
 """
 
 from __future__ import annotations

@@ -96,11 +96,16 @@ class StatusBoard:
 
     def close(self) -> None:
         if self._map is not None:
-            for seat in self.memory:
-                seat.release()
+            mapped, self._map = self._map, None
+            try:
+                for seat in self.memory:
+                    seat.release()
+                mapped.close()
+            except BufferError:
+                # A view of the area is still referenced (by a traceback, say, after an
+                # interrupt): the memory is unmapped when the last reference goes.
+                pass
             self.memory = []
-            self._map.close()
-            self._map = None
             self.transport.close()
 
 

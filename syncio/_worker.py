@@ -1,4 +1,4 @@
-"""The worker process: read tasks from its pipe, run each, write each outcome back."""
+"""The worker process: read tasks from its pipe, run each, record each outcome for the parent."""
 
 from __future__ import annotations
 
