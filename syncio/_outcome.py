@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import TYPE_CHECKING, Literal, Optional, TextIO, TypeVar, Union, final
+from typing import TYPE_CHECKING, Callable, Literal, Optional, TextIO, TypeVar, Union, final
 
 from ._errors import TaskTimeoutError
 
 if TYPE_CHECKING:
-    from ._task import Task
+    from typing import Protocol
 
-__all__ = ["KEY_FORMAT", "TaskReturnException", "key_of", "run_task", "timed_out"]
+    T_co = TypeVar("T_co", covariant=True)
+
+    class Runnable(Protocol[T_co]):
+        def run(self) -> T_co: ...
+
+
+__all__ = ["KEY_FORMAT", "Call", "TaskReturnException", "key_of", "run_task", "timed_out"]
 
 T = TypeVar("T")
 
@@ -54,8 +60,27 @@ def _format(exception: BaseException) -> str:
     return "".join(traceback.format_exception(type(exception), exception, exception.__traceback__))
 
 
-def run_task(task: Task[[], T]) -> Union[tuple[Literal[True], T], tuple[Literal[False], TaskReturnException]]:
-    """Run ``task`` in this thread; return ``(True, result)`` or ``(False, failure)``.
+class Call:
+    """A task's function and arguments as a spawn or forkserver worker receives them.
+
+    ``run()`` calls the function, as :meth:`Task.run <syncio.Task.run>` does. Sending
+    this instead of a pickled :class:`~syncio.Task` spares each such worker loading the
+    typing machinery ``Task`` is built on.
+    """
+
+    __slots__ = ("args", "func", "kwargs")
+
+    def __init__(self, func: Callable[..., object], args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+
+    def run(self) -> object:
+        return self.func(*self.args, **self.kwargs)
+
+
+def run_task(task: Runnable[T]) -> Union[tuple[Literal[True], T], tuple[Literal[False], TaskReturnException]]:
+    """Run ``task`` (a :class:`~syncio.Task` or a :class:`Call`); return ``(True, result)`` or ``(False, failure)``.
 
     Every ``BaseException`` is contained, ``SystemExit`` and ``KeyboardInterrupt``
     raised by the task included: they belong to the task, not to the gather. The
@@ -67,7 +92,7 @@ def run_task(task: Task[[], T]) -> Union[tuple[Literal[True], T], tuple[Literal[
     except BaseException as exc:
         tb = exc.__traceback__
         if tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next.tb_next or tb.tb_next  # skip run_task and Task.run frames
+            tb = tb.tb_next.tb_next or tb.tb_next  # skip run_task and Task.run (or Call.run) frames
         exc.__traceback__ = tb
         return False, TaskReturnException(exc)
 

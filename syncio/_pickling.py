@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from ._channel import FAILURE, RESULT
 from ._errors import RemoteError, RemoteTraceback, TaskPicklingError, TaskUnpicklingError
-from ._outcome import TaskReturnException, key_of
-from ._task import func_name
+from ._outcome import Call, TaskReturnException, key_of
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -45,6 +44,8 @@ def _safe_str(obj: object) -> str:
 
 
 def _what_failed(task: Task[..., object]) -> str:
+    from ._task import func_name  # here: workers that never fail to pickle need not load _task
+
     parts: list[tuple[str, object]] = [(f"its function {func_name(task.func)}", task.func)]
     parts += [(f"positional argument {i} ({_type_name(a)})", a) for i, a in enumerate(task.args)]
     parts += [(f"keyword argument {k!r} ({_type_name(v)})", v) for k, v in task.kwargs.items()]
@@ -57,9 +58,13 @@ def _what_failed(task: Task[..., object]) -> str:
 
 
 def pickle_task(task: Task[..., object], key: str, method: str) -> bytes:
-    """Pickle ``task`` to send it to a worker; raise :class:`TaskPicklingError` saying why not."""
+    """Pickle ``task`` to send it to a worker; raise :class:`TaskPicklingError` saying why not.
+
+    What is pickled is ``(function, args, kwargs)``, which the worker runs as a
+    :class:`~syncio._outcome.Call`.
+    """
     try:
-        return _dumps(task)
+        return _dumps((task.func, task.args, dict(task.kwargs)))
     except Exception as exc:
         raise TaskPicklingError(
             f"{key} could not be sent to a {method!r} worker process: {_what_failed(task)} "
@@ -67,17 +72,17 @@ def pickle_task(task: Task[..., object], key: str, method: str) -> bytes:
         ) from exc
 
 
-def unpickle_task(payload: bytes | bytearray, key: str) -> Task[[], object]:
+def unpickle_task(payload: bytes | bytearray, key: str) -> Call:
     """Rebuild a task in the worker; raise :class:`TaskUnpicklingError` saying why not."""
     try:
-        task: Task[[], object] = pickle.loads(payload)
+        func, args, kwargs = pickle.loads(payload)
     except BaseException as exc:
         raise TaskUnpicklingError(
             f"{key} could not be unpickled in the worker process "
             f"({type(exc).__name__}: {_safe_str(exc)}); is its function or an argument's "
             "class importable in the worker?"
         ) from exc
-    return task
+    return Call(func, args, kwargs)
 
 
 def encode_outcome(index: int, ok: bool, value: object) -> tuple[int, bytes]:

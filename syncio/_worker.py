@@ -35,6 +35,7 @@ from ._status import attach
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+    from ._outcome import Runnable
     from ._task import Task
 
 __all__ = ["IDLE", "PHASES", "PICKLING", "RUNNING", "RUN_COUNT", "SENDING", "UNPICKLING", "worker_main"]
@@ -133,7 +134,7 @@ def worker_main(
         else:
             send(slot, SPILLED, path)
 
-    def run(slot: int, task: Task[[], object]) -> None:
+    def run(slot: int, task: Runnable[object]) -> None:
         in_hand = (slot + 1) << 3
         words[status] = in_hand | RUNNING
         if forwarder is not None:
@@ -193,7 +194,7 @@ def _serve(
     reader: BlockingReader,
     log: ResultLog,
     inherited: Optional[Sequence[Task[[], object]]],
-    run: Callable[[int, Task[[], object]], None],
+    run: Callable[[int, Runnable[object]], None],
     run_pickled: Callable[[int, bytes | bytearray], None],
 ) -> None:
     """Run what the parent sends until it sends STOP or goes away."""
