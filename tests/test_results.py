@@ -76,47 +76,51 @@ def test_small_and_large_results_interleaved_keep_their_slots(pgather: Gather) -
         assert value == bytes([i]) * sizes[i], f"task_{position + 1}"
 
 
+def _quick_tasks_around_a_blocker(fifo: Path) -> list[Task[[], str]]:
+    """41 tasks for one worker; task_20 blocks until the test writes to ``fifo``.
+
+    With one worker the first batch is tasks 1 to 20, so task_20 runs right after the 19
+    quick ones in the same batch: the test writes to the FIFO only once their results
+    arrived, and if they were held back until the worker's next task ended (task_20,
+    waiting for the test), the gather would never finish.
+    """
+    os.mkfifo(fifo)
+    tasks = [create_task(hello)(i) for i in range(41)]
+    tasks[19] = create_task(taskfuncs.wait_for_file)(str(fifo))
+    return tasks
+
+
+def _expected(key: str) -> str:
+    return "go" if key == "task_20" else f"hello {key.removeprefix('task_')}"
+
+
 @pytest.mark.timeout(60)
 def test_as_completed_reports_each_result_before_the_next_task_ends(start_method: str, tmp_path: Path) -> None:
-    # The 41st task blocks until the test writes to a FIFO, which it does only after
-    # the 40 quick results arrived: if any were held back until the worker's next
-    # task ended, this would never finish.
     fifo = tmp_path / "go"
-    os.mkfifo(fifo)
-    tasks = [create_task(hello)(i) for i in range(40)]
-    tasks.append(create_task(taskfuncs.wait_for_file)(str(fifo)))
     seen: list[str] = []
-    for key, value in as_completed(*tasks, mp_context=start_method, max_workers=1):
+    for key, value in as_completed(*_quick_tasks_around_a_blocker(fifo), mp_context=start_method, max_workers=1):
+        assert value == _expected(key)
         seen.append(key)
-        if len(seen) == 40:
-            assert sorted(seen) == sorted(f"task_{i + 1}" for i in range(40))
+        if len(seen) == 19:
+            assert seen == [f"task_{i + 1}" for i in range(19)]
             fifo.write_text("go")
-        if key == "task_41":
-            assert value == "go"
-        else:
-            assert value == f"hello {key.removeprefix('task_')}"
-    assert len(seen) == 41
-    assert seen[-1] == "task_41"
+    assert seen == [f"task_{i + 1}" for i in range(41)]
 
 
 @pytest.mark.timeout(60)
 def test_progress_reports_each_result_before_the_next_task_ends(pgather: Gather, tmp_path: Path) -> None:
     fifo = tmp_path / "go"
-    os.mkfifo(fifo)
-    tasks = [create_task(hello)(i) for i in range(40)]
-    tasks.append(create_task(taskfuncs.wait_for_file)(str(fifo)))
-    done_counts: list[int] = []
+    reported: list[str] = []
 
     def progress(key: str, done: int, total: int) -> None:
-        assert total == 41
-        done_counts.append(done)
-        if done == 40:
-            assert key != "task_41"
+        reported.append(key)
+        assert (done, total) == (len(reported), 41)
+        if done == 19:
             fifo.write_text("go")
 
-    results = pgather(*tasks, max_workers=1, progress=progress)
-    assert done_counts == list(range(1, 42))
-    assert results["task_41"] == "go"
+    results = pgather(*_quick_tasks_around_a_blocker(fifo), max_workers=1, progress=progress)
+    assert reported == [f"task_{i + 1}" for i in range(41)]
+    assert list(results) == [_expected(f"task_{i + 1}") for i in range(41)]
 
 
 def test_runner_reuses_the_area_across_calls(start_method: str) -> None:
