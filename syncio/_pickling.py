@@ -26,8 +26,11 @@ _FIX = (
 )
 
 
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+
 def _dumps(obj: object) -> bytes:
-    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(obj, _PROTOCOL)
 
 
 def _type_name(obj: object) -> str:
@@ -89,7 +92,7 @@ def encode_outcome(index: int, ok: bool, value: object) -> tuple[int, bytes]:
     """Worker side: the frame kind and payload for the outcome of the task at ``index``."""
     if ok:
         try:
-            return RESULT, _dumps(value)
+            return RESULT, pickle.dumps(value, _PROTOCOL)  # not _dumps(): once per task
         except BaseException as exc:
             error = TaskPicklingError(
                 f"{key_of(index)}'s result ({_type_name(value)}) could not be pickled to send it back "

@@ -126,8 +126,11 @@ def worker_main(
     log = ResultLog(memory, send)
 
     def deliver(slot: int, kind: int, payload: bytes) -> None:
-        if log.put(slot, kind, payload):
-            return
+        if not log.put(slot, kind, payload):
+            send_otherwise(slot, kind, payload)
+
+    def send_otherwise(slot: int, kind: int, payload: bytes) -> None:
+        """An outcome the result area did not take: through the pipe, or a shared memory file."""
         path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= SPILL_THRESHOLD else None
         if path is None:
             send(slot, kind, payload)
@@ -144,7 +147,8 @@ def worker_main(
         kind, payload = encode_outcome(slot, ok, value)
         del value
         words[status] = in_hand | SENDING
-        deliver(slot, kind, payload)
+        if not log.put(slot, kind, payload):  # deliver(), inlined: once per task
+            send_otherwise(slot, kind, payload)
         # No "idle" mark after this: once the outcome is committed, the parent moves
         # on to the next task, and a slot other than that one means "not started".
         if forwarder is not None:
