@@ -83,6 +83,7 @@ class _Worker:
         "released",
         "seat",
         "sentinel",
+        "stopping",
         "writer",
     )
 
@@ -151,6 +152,7 @@ class _Worker:
         self.ready = False
         self.doomed = False  # being stopped by signal: timeout, interrupt or error
         self.exited = False  # stopped and joined
+        self.stopping = False  # sent STOP behind its last tasks: it exits once they are done
 
     def signal_group(self, signum: int) -> None:
         """Signal the worker and every process its tasks started in its group."""
@@ -189,9 +191,13 @@ class WorkerPool:
         max_workers: int,
         inherited: Optional[Sequence[Task[[], object]]] = None,
         forward_logs: bool = True,
+        one_shot: bool = False,
     ) -> None:
         self.ctx = ctx
         self.forward_logs = forward_logs
+        # For one call only: a worker given the last tasks gets STOP right behind them
+        # and exits as soon as it is done, while the caller is still reading results.
+        self.one_shot = one_shot
         self.method: str = ctx.get_start_method()
         self.max_workers = max_workers
         # Under fork, a pool made for one call's tasks hands them to its workers at
@@ -315,6 +321,8 @@ class WorkerPool:
             if worker.doomed or worker.outstanding:
                 doomed.append(worker)
                 continue
+            if worker.stopping:
+                continue  # STOP is on its way; it exits by itself
             worker.writer.send(0, STOP)
             try:
                 worker.writer.flush()
@@ -352,7 +360,7 @@ class WorkerPool:
 
     def _dispatch(self, worker: _Worker, done: int = 0) -> None:
         """Give a worker its next batch of tasks once all but ``done`` of its tasks are reported."""
-        if len(worker.outstanding) > done or not self.todo:
+        if len(worker.outstanding) > done or not self.todo or worker.stopping:
             return
         if worker.consumed > worker.released:
             worker.writer.send(0, RELEASED, LENGTH.pack(worker.consumed))
@@ -365,7 +373,15 @@ class WorkerPool:
         size = max(1, len(self.todo) // (2 * len(self.workers)))
         if self.inherited is self.tasks:
             self._dispatch_inherited(worker, size)
-            return
+        else:
+            self._dispatch_pickled(worker, size)
+        if self.one_shot and not self.todo:
+            worker.writer.send(0, STOP)
+            worker.stopping = True
+        self._flush(worker)
+
+    def _dispatch_pickled(self, worker: _Worker, size: int) -> None:
+        """Send ``size`` tasks, each pickled alone (a task that fails to pickle fails alone)."""
         while size and self.todo:
             index = self.todo.popleft()
             try:
@@ -376,7 +392,6 @@ class WorkerPool:
             worker.writer.send(index, RUN_PICKLED, payload)
             worker.outstanding.append(index)
             size -= 1
-        self._flush(worker)
 
     def _dispatch_inherited(self, worker: _Worker, size: int) -> None:
         """Send ``size`` tasks the worker inherited: one frame per run of consecutive positions."""
@@ -397,7 +412,6 @@ class WorkerPool:
             worker.writer.send(start, RUN_INHERITED, RUN_COUNT.pack(count))
             outstanding.extend(range(start, start + count))
             size -= count
-        self._flush(worker)
 
     def _flush(self, worker: _Worker) -> None:
         try:
@@ -461,8 +475,13 @@ class WorkerPool:
 
     def _reap(self, worker: _Worker) -> None:
         """The worker exited: keep what it sent, fail the task it was on, requeue the rest."""
-        worker.signal_group(signal.SIGKILL)  # what its task started must not outlive it
-        worker.process.join()
+        if worker.stopping:
+            worker.process.join()  # it was told to stop, and most likely just did
+            if worker.process.exitcode != 0:
+                worker.signal_group(signal.SIGKILL)  # its pid names its group while any of it lives
+        else:
+            worker.signal_group(signal.SIGKILL)  # what its task started must not outlive it
+            worker.process.join()
         worker.exited = True
         # Everything it wrote or recorded before exiting is kept. A frame or record it
         # was cut off in the middle of is dropped with the task it belonged to.
@@ -564,7 +583,7 @@ def stream_in_processes(
     """
     if not tasks:
         return
-    pool = WorkerPool(ctx, min(max_workers, len(tasks)), inherited=tasks, forward_logs=forward_logs)
+    pool = WorkerPool(ctx, min(max_workers, len(tasks)), inherited=tasks, forward_logs=forward_logs, one_shot=True)
     try:
         yield from pool.stream(tasks, deadline, eager)
     finally:

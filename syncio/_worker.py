@@ -206,7 +206,10 @@ def _serve(
         if log.pending and not reader.buffered():
             log.flush()  # about to wait for work: report what is done
         frame = reader.read()
-        if frame is None or frame[1] == STOP:
+        if frame is None:  # the parent has gone
+            return
+        if frame[1] == STOP:
+            log.flush()  # STOP may have come right behind the last tasks
             return
         log.mark()
         first, kind, payload = frame

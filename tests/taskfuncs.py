@@ -141,6 +141,11 @@ def start_child_then_hang(pid_file: str) -> None:
     time.sleep(3600)
 
 
+def start_child_and_return() -> int:
+    """Start a grandchild process that outlives this task; return its pid."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"]).pid
+
+
 def allocate_under_limit(limit: int, size: int) -> int:
     """Raise MemoryError by allocating past an address-space limit, then lift the limit."""
     import resource

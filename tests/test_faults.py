@@ -30,6 +30,7 @@ from syncio import (
     TaskTimeoutError,
     TaskUnpicklingError,
     WorkerDiedError,
+    as_completed,
     create_task,
     thread_gather,
 )
@@ -138,6 +139,32 @@ def test_worker_killed_while_sending_a_large_result(pgather: Gather, fifo: Path)
     assert results["task_2"] == taskfuncs.make_bytes(32 * 1024 * 1024, 5)
     assert results["task_3"] == 2
     assert spilled_files() == []  # nothing left in shared memory by the dead worker
+
+
+def test_a_process_a_task_leaves_running_survives_its_worker_ending_normally(start_method: str) -> None:
+    # Workers are ended with their process group only when they die or time out. The
+    # worker here gets task_2 with STOP right behind it and exits by itself; waiting for
+    # that before taking task_2's result makes the caller see the exit first, which must
+    # leave alone what task_2 started.
+    outcomes = as_completed(
+        create_task(taskfuncs.pid)(),
+        create_task(taskfuncs.start_child_and_return)(),
+        mp_context=start_method,
+        max_workers=1,
+    )
+    key, worker = next(outcomes)
+    assert key == "task_1"
+    assert isinstance(worker, int)
+    assert _wait_gone([worker], 30) == []
+    key, grandchild = next(outcomes)
+    assert key == "task_2"
+    assert isinstance(grandchild, int)
+    try:
+        # Had its group been killed, it would be gone within this half second.
+        assert _wait_gone([grandchild], 0.5) == [grandchild], "the task's child was killed"
+    finally:
+        os.kill(grandchild, signal.SIGKILL)
+    assert list(outcomes) == []
 
 
 def test_next_gather_is_not_poisoned(pgather: Gather) -> None:
