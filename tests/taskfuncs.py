@@ -291,3 +291,13 @@ def leave_traces(directory: str) -> str:
     threading.Thread(target=finish).start()
     sys.stdout.write("unterminated line")
     return "left"
+
+
+def note_pid_then_double(directory: str, value: int) -> int:
+    """Leave this worker's pid in ``directory`` (for a test that kills workers), nap briefly, return 2 * value."""
+    mark = os.path.join(directory, str(os.getpid()))
+    if not os.path.exists(mark):
+        with open(mark, "w"):
+            pass
+    time.sleep(0.0005)
+    return 2 * value

@@ -10,7 +10,11 @@ Every test runs under fork, spawn and forkserver.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,3 +135,39 @@ def test_runner_reuses_the_area_across_calls(start_method: str) -> None:
         for call in range(6):
             results = runner.gather(*[create_task(make_bytes)(1024, (call + i) % 251) for i in range(per_call)])
             assert list(results) == [bytes([(call + i) % 251]) * 1024 for i in range(per_call)]
+
+
+def test_workers_killed_at_random_moments_lose_only_the_task_in_hand(pgather: Gather, tmp_path: Path) -> None:
+    # Workers are SIGKILLed from outside at random moments, most often while they hold
+    # recorded results not yet reported: every slot must hold its task's result, or a
+    # WorkerDiedError for a task a killed worker had in hand, and nothing else.
+    kills: list[int] = []
+    done = threading.Event()
+
+    def killer() -> None:
+        chooser = random.Random(len(kills))
+        for _ in range(3):
+            if done.wait(chooser.uniform(0.05, 0.2)):  # a random moment, not a synchronisation
+                return
+            for name in sorted(os.listdir(tmp_path)):
+                pid = int(name)
+                with contextlib.suppress(ProcessLookupError):
+                    if os.getpgid(pid) == pid:  # a live worker (workers lead their own group)
+                        os.kill(pid, signal.SIGKILL)
+                        kills.append(pid)
+                        os.remove(tmp_path / name)
+                        break
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        results = pgather(*[create_task(taskfuncs.note_pid_then_double)(str(tmp_path), i) for i in range(3000)])
+    finally:
+        done.set()
+        thread.join()
+    lost = [key for key, value in results.items() if isinstance(value, TaskReturnException)]
+    for key in lost:
+        assert isinstance(_error(results[key]), WorkerDiedError), key
+    assert len(lost) <= len(kills)
+    for i, value in enumerate(results):
+        assert value == 2 * i or f"task_{i + 1}" in lost
