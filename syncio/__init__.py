@@ -6,7 +6,6 @@
 [1024, (3, 1)]
 """
 
-import importlib
 import typing
 
 if typing.TYPE_CHECKING:
@@ -80,7 +79,9 @@ if not typing.TYPE_CHECKING:  # hidden from type checkers, which would then acce
         module = _EXPORTS.get(name)
         if module is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, __name__), name)
+        # __import__ rather than importlib.import_module: a worker process imports this
+        # package first, and importlib is one module more for it to load.
+        value = getattr(__import__(module[1:], globals(), None, [name], 1), name)
         globals()[name] = value
         return value
 

@@ -28,8 +28,6 @@ from ._logs import LogForwarder
 from ._outcome import TaskReturnException, key_of, run_task
 from ._pickling import encode_outcome, unpickle_task
 from ._results import LENGTH, ResultLog, Send
-from ._spill import THRESHOLD as SPILL_THRESHOLD
-from ._spill import spill
 from ._status import attach
 
 if TYPE_CHECKING:
@@ -116,7 +114,7 @@ def worker_main(
     sent as its index and never pickled), else None. The worker runs tasks one at a
     time in the order received. It records each outcome in its result area on the
     shared ``board`` and reports them in batches (see ``_results.py``); an outcome too
-    large for the area goes through the pipe or, over ``SPILL_THRESHOLD``, a shared
+    large for the area goes through the pipe or, over ``_spill.THRESHOLD``, a shared
     memory file. Its status word holds ``(slot + 1) << 3 | phase`` for the task in hand.
     """
     memory = attach(board, seats, seat)  # first: under fork, _prepare closes the parent's descriptors
@@ -131,7 +129,9 @@ def worker_main(
 
     def send_otherwise(slot: int, kind: int, payload: bytes) -> None:
         """An outcome the result area did not take: through the pipe, or a shared memory file."""
-        path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= SPILL_THRESHOLD else None
+        from ._spill import THRESHOLD, spill  # here: most workers never need it
+
+        path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= THRESHOLD else None
         if path is None:
             send(slot, kind, payload)
         else:
