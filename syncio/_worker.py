@@ -190,7 +190,8 @@ def _end() -> None:
     except AttributeError:  # not this Python's multiprocessing: return, and let it end the process
         return
     for step in steps:
-        step()
+        with contextlib.suppress(OSError):  # say, output to a pipe nobody reads any more
+            step()
     os._exit(0)
 
 
