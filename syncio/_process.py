@@ -161,13 +161,13 @@ class _Worker:
             return
         try:
             os.killpg(pid, signum)
-        except ProcessLookupError:
-            # No such group: the worker had not made its own yet, or it is all gone.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
-        except PermissionError:  # a grandchild changed its credentials; the worker still goes
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            # No such group (the worker had not made its own yet, or it is all gone), or
+            # a grandchild changed its credentials: signal the worker itself, unless it
+            # has been reaped, when its pid may already be another process's.
+            if self.process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
 
     def close_pipes(self) -> None:
         for conn in self.conns:
@@ -297,15 +297,19 @@ class WorkerPool:
         memory = self.status[seat]
         memory.status = memory.committed = 0
         levels = capture_levels() if self.forward_logs else None
-        worker = _Worker(
-            self.ctx,
-            seat=seat,
-            number=self.started,
-            inherited=self.inherited,
-            board=self.status.transport,
-            seats=self.status.seats,
-            log_levels=levels,
-        )
+        try:
+            worker = _Worker(
+                self.ctx,
+                seat=seat,
+                number=self.started,
+                inherited=self.inherited,
+                board=self.status.transport,
+                seats=self.status.seats,
+                log_levels=levels,
+            )
+        except BaseException:  # no descriptors or processes left, an interrupt: the seat stays free
+            self.free_seats.append(seat)
+            raise
         self.workers.append(worker)
         self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
         self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
@@ -321,11 +325,14 @@ class WorkerPool:
             if worker.doomed or worker.outstanding:
                 doomed.append(worker)
                 continue
-            if worker.stopping:
-                continue  # STOP is on its way; it exits by itself
-            worker.writer.send(0, STOP)
+            if not worker.stopping:
+                worker.writer.send(0, STOP)
+            # Written in full, waiting if need be: a STOP sent behind a worker's last
+            # tasks may still sit behind them here, and the worker reads on until it.
             try:
-                worker.writer.flush()
+                os.set_blocking(worker.writer.fd, True)
+                while not worker.writer.flush():
+                    pass  # each blocking call writes some more
             except OSError:
                 doomed.append(worker)
         self._terminate(doomed)
@@ -362,6 +369,10 @@ class WorkerPool:
         """Give a worker its next batch of tasks once all but ``done`` of its tasks are reported."""
         if len(worker.outstanding) > done or not self.todo or worker.stopping:
             return
+        if not worker.outstanding:
+            # Idle: clear the last call's "task in hand", which a new call's task of the
+            # same position must not be taken for if the worker dies before starting it.
+            self.status[worker.seat].status = 0
         if worker.consumed > worker.released:
             worker.writer.send(0, RELEASED, LENGTH.pack(worker.consumed))
             worker.released = worker.consumed
@@ -375,10 +386,21 @@ class WorkerPool:
             self._dispatch_inherited(worker, size)
         else:
             self._dispatch_pickled(worker, size)
-        if self.one_shot and not self.todo:
-            worker.writer.send(0, STOP)
-            worker.stopping = True
         self._flush(worker)
+        if self.one_shot and not self.todo:
+            self._stop_early()
+
+    def _stop_early(self) -> None:
+        """Every task is handed out: send each worker STOP behind the tasks it has.
+
+        A worker then exits as soon as it is done, while the caller still reads results.
+        Should one die with tasks left, a new worker takes them over (it frees a seat).
+        """
+        for worker in self.workers:
+            if not worker.stopping and not worker.doomed:
+                worker.writer.send(0, STOP)
+                worker.stopping = True
+                self._flush(worker)
 
     def _dispatch_pickled(self, worker: _Worker, size: int) -> None:
         """Send ``size`` tasks, each pickled alone (a task that fails to pickle fails alone)."""
@@ -456,12 +478,14 @@ class WorkerPool:
     def _take(self, worker: _Worker, end: int) -> None:
         """Handle the outcome records in the worker's result area up to ``end``."""
         taken = take(self.status[worker.seat].area, worker.consumed, end, self.finished)
+        # First: an interrupt in the lines below must not leave these records to be
+        # read again by the next call (the worker is kept if nothing is outstanding).
+        worker.consumed = end
         # Records come in the order the tasks were sent, so they are the first ones.
         pop = worker.outstanding.popleft
         for _ in repeat(None, taken):
             pop()
         self.remaining -= taken
-        worker.consumed = end
 
     def _drain(self, worker: _Worker) -> None:
         """Take all an exited worker left: the frames in its pipe, then its committed records."""

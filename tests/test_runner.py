@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import pickle
+import resource
+import sys
 import textwrap
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 import taskfuncs
@@ -14,6 +18,7 @@ from conftest import Snapshot, run_script
 from taskfuncs import add, hello
 
 from syncio import Runner, TaskPicklingError, TaskReturnException, TaskTimeoutError, WorkerDiedError, create_task
+from syncio._process import WorkerPool
 
 
 def test_workers_are_reused_across_gathers(start_method: str) -> None:
@@ -139,3 +144,55 @@ def test_fork_after_thread_gather_does_not_warn(tmp_path: Path) -> None:
     )
     out = run_script(script)
     assert (out.returncode, out.stdout, out.stderr) == (0, "ok\n", "")
+
+
+def _lines_of(function: Any) -> list[int]:
+    """The line numbers of ``function``'s body (its code object's lines after the def)."""
+    code = function.__code__
+    return sorted({line for _, _, line in code.co_lines() if line is not None and line > code.co_firstlineno})
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="code.co_lines() is new in Python 3.10")
+def test_an_interrupt_while_results_are_read_never_mixes_calls(start_method: str) -> None:
+    # Ctrl-C can land on any line of the parent's loop. Raise KeyboardInterrupt at each
+    # line of the step that reads a worker's result records in turn: the interrupted call
+    # raises it, and the next call on the same Runner gets exactly its own results.
+    take = WorkerPool._take  # pyright: ignore[reportPrivateUsage]
+    with Runner(mp_context=start_method, max_workers=1) as runner:
+        for line in _lines_of(take):
+            armed = [True]
+
+            def tracer(frame: FrameType, event: str, arg: object) -> Any:
+                if frame.f_code is not take.__code__:
+                    return None
+
+                def on_line(frame: FrameType, event: str, arg: object) -> Any:
+                    if armed[0] and event == "line" and frame.f_lineno == line:  # noqa: B023
+                        armed[0] = False  # noqa: B023
+                        raise KeyboardInterrupt
+                    return on_line
+
+                return on_line
+
+            sys.settrace(tracer)
+            try:
+                with pytest.raises(KeyboardInterrupt):  # one task: read in one step, which ends the call
+                    runner.gather(create_task(add)(line, 0))
+            finally:
+                sys.settrace(None)
+            assert not armed[0], f"line {line} of _take never ran"
+            assert list(runner.gather(*[create_task(add)(-line, i) for i in range(5)])) == [i - line for i in range(5)]
+
+
+def test_a_worker_that_fails_to_start_does_not_cost_the_runner_a_seat(start_method: str) -> None:
+    with Runner(mp_context=start_method, max_workers=2) as runner:
+        assert list(runner.gather(create_task(add)(1, 1))) == [2]  # one worker started
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 1, hard))
+        try:
+            with pytest.raises(OSError, match="Too many open files"):
+                runner.gather(create_task(add)(1, 2), create_task(add)(1, 3))  # wants a second one
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        for _ in range(2):
+            assert list(runner.gather(create_task(add)(1, 2), create_task(add)(1, 3))) == [3, 4]
