@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pickle
 import resource
+import select
+import signal
 import sys
 import textwrap
 import threading
@@ -196,3 +198,20 @@ def test_a_worker_that_fails_to_start_does_not_cost_the_runner_a_seat(start_meth
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         for _ in range(2):
             assert list(runner.gather(create_task(add)(1, 2), create_task(add)(1, 3))) == [3, 4]
+
+
+def test_a_worker_killed_between_calls_has_the_next_calls_task_run_again(start_method: str) -> None:
+    # The worker ran task_1 of the first call, then was killed while idle. The next
+    # call's task_1 is sent to it before its death is noticed: that task never started,
+    # so it runs on a new worker (the first call's "task in hand" must not be mistaken
+    # for it).
+    with Runner(mp_context=start_method, max_workers=1) as runner:
+        worker = runner.gather(create_task(taskfuncs.pid)())["task_1"]
+        assert isinstance(worker, int)
+        pidfd = os.pidfd_open(worker)
+        try:
+            os.kill(worker, signal.SIGKILL)
+            assert select.select([pidfd], [], [], 30)[0], "the worker did not die"
+        finally:
+            os.close(pidfd)
+        assert list(runner.gather(create_task(add)(1, 2))) == [3]
