@@ -147,8 +147,7 @@ def worker_main(
         kind, payload = encode_outcome(slot, ok, value)
         del value
         words[status] = in_hand | SENDING
-        if not log.put(slot, kind, payload):  # deliver(), inlined: once per task
-            send_otherwise(slot, kind, payload)
+        deliver(slot, kind, payload)
         # No "idle" mark after this: once the outcome is committed, the parent moves
         # on to the next task, and a slot other than that one means "not started".
         if forwarder is not None:
