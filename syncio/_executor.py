@@ -34,7 +34,7 @@ from ._compat import Never
 from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError
 from ._options import check_tasks, deadline_after
 from ._outcome import TaskReturnException, key_of, run_task
-from ._output import TaskOutput, fill_output, start_output
+from ._output import TaskOutput, build_output
 from ._pickling import (
     _safe_str,  # pyright: ignore[reportPrivateUsage]  # shared message helpers
     _type_name,  # pyright: ignore[reportPrivateUsage]
@@ -365,5 +365,4 @@ def executor_gather(
     checked_executor = _check_executor(executor)
     checked = check_tasks("executor_gather", tasks)
     deadline = deadline_after(timeout)
-    output = start_output(checked)
-    return fill_output(output, run_on_executor(checked_executor, checked, deadline))
+    return build_output(checked, run_on_executor(checked_executor, checked, deadline))

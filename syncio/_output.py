@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, cast
 from ._outcome import KEY_FORMAT, key_of
 from ._task import Task
 
-__all__ = ["TaskOutput", "fill_output", "start_output"]
+__all__ = ["TaskOutput", "build_output"]
 
 _NOT_GIVEN: Any = object()
 
@@ -98,18 +98,12 @@ class TaskOutput(Dict[str, Any]):
         return TaskOutput(self.items())
 
 
-def start_output(tasks: Sequence[Task[..., Any]]) -> TaskOutput:
-    """An empty TaskOutput that can look ``tasks`` up; :func:`fill_output` adds the outcomes.
+def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput:
+    """The TaskOutput for ``values``, the outcomes of ``tasks`` by position.
 
-    Called before any worker process starts: this touches every task, which after a
-    fork would make the kernel copy each memory page they are on.
+    Built once the work is done (and forked workers are gone), so that the weak
+    references to the tasks are not copied into every worker's memory.
     """
-    output = TaskOutput()
+    output = TaskOutput(zip(map(KEY_FORMAT.format, range(1, len(values) + 1)), values))
     output._index(tasks)  # pyright: ignore[reportPrivateUsage]
-    return output
-
-
-def fill_output(output: TaskOutput, values: Sequence[object]) -> TaskOutput:
-    """Add ``values``, the outcomes by position, to ``output`` under ``task_1`` … ``task_N``."""
-    output.update(zip(map(KEY_FORMAT.format, range(1, len(values) + 1)), values))
     return output

@@ -236,12 +236,14 @@ class WorkerPool:
         self.tasks, self.deadline, self.eager = tasks, deadline, eager
         self.finished.clear()
         self.remaining = len(tasks)
-        self.todo = deque(range(len(tasks)))
+        self.todo = deque()
         self.retried = set()
         try:
             # A deadline already past starts nothing: every task "did not start".
             while len(self.workers) < min(self.max_workers, len(tasks)) and not self._past(deadline):
                 self._start_worker()
+            # Only now, so that forked workers do not get a copy of it.
+            self.todo = deque(range(len(tasks)))
             for worker in list(self.workers):
                 self._dispatch(worker)
             while self.remaining or self.finished:
