@@ -151,20 +151,21 @@ _ASYNC_FLAGS = 0x0080 | 0x0200  # inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERA
 _NEVER_ASYNC = (types.BuiltinFunctionType, types.BuiltinMethodType, type)
 
 
+def _plainly_sync(func: object) -> bool:
+    """True for a plain function that is not async: the common case, told apart fast."""
+    return (
+        type(func) is types.FunctionType
+        and not func.__code__.co_flags & _ASYNC_FLAGS
+        and "_is_coroutine_marker" not in func.__dict__
+    )
+
+
 def _check_callable(func: object) -> None:
+    # Fast paths for the common cases, as create_task runs once per task built.
+    if _plainly_sync(func) or isinstance(func, _NEVER_ASYNC):
+        return
     if not callable(func):
         raise TypeError(f"create_task() needs a callable, got {type(func).__name__}: {_repr.repr(func)}")
-    # Fast paths for the common cases, as create_task runs once per task built.
-    if isinstance(func, _NEVER_ASYNC):
-        return
-    kind: type = type(func)
-    if kind is types.FunctionType and not hasattr(func, "_is_coroutine_marker"):
-        if cast("types.FunctionType", func).__code__.co_flags & _ASYNC_FLAGS:
-            raise TypeError(
-                f"{func_name(func)} is an async function; syncio runs synchronous callables "
-                "(await it with asyncio instead)"
-            )
-        return
     # An instance whose class has an async __call__ is as async as an `async def`.
     candidates = (func, getattr(type(func), "__call__", None))  # noqa: B004
     import inspect
@@ -201,10 +202,8 @@ def create_task(
         TypeError: ``func`` is not callable or is an ``async`` function, ``args`` is
             not a tuple, or ``kwargs`` is not a mapping with string keys.
     """
-    if args == () and kwargs is _NO_KWARGS and type(func) is types.FunctionType:
-        # The common create_task(f): only what can be wrong with a plain function.
-        if func.__code__.co_flags & _ASYNC_FLAGS or "_is_coroutine_marker" in func.__dict__:
-            _check_callable(func)  # raises
+    if args == () and kwargs is _NO_KWARGS and _plainly_sync(func):
+        # The common create_task(f): nothing to check and no arguments to copy.
         task: Task[Any, T] = _new(Task)
         _set_func(task, func)
         _set_args(task, ())
