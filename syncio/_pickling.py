@@ -60,7 +60,7 @@ def _what_failed(task: Task[..., object]) -> str:
     return "the task"
 
 
-def pickle_task(task: Task[..., object], key: str, method: str) -> bytes:
+def pickle_task(task: Task[..., object], index: int, method: str) -> bytes:
     """Pickle ``task`` to send it to a worker; raise :class:`TaskPicklingError` saying why not.
 
     What is pickled is ``(function, args, kwargs)``, which the worker runs as a
@@ -70,18 +70,18 @@ def pickle_task(task: Task[..., object], key: str, method: str) -> bytes:
         return _dumps((task.func, task.args, dict(task.kwargs)))
     except Exception as exc:
         raise TaskPicklingError(
-            f"{key} could not be sent to a {method!r} worker process: {_what_failed(task)} "
+            f"{key_of(index)} could not be sent to a {method!r} worker process: {_what_failed(task)} "
             f"failed to pickle ({type(exc).__name__}: {_safe_str(exc)}). {_FIX}."
         ) from exc
 
 
-def unpickle_task(payload: bytes | bytearray, key: str) -> Call:
+def unpickle_task(payload: bytes | bytearray, index: int) -> Call:
     """Rebuild a task in the worker; raise :class:`TaskUnpicklingError` saying why not."""
     try:
         func, args, kwargs = pickle.loads(payload)
     except BaseException as exc:
         raise TaskUnpicklingError(
-            f"{key} could not be unpickled in the worker process "
+            f"{key_of(index)} could not be unpickled in the worker process "
             f"({type(exc).__name__}: {_safe_str(exc)}); is its function or an argument's "
             "class importable in the worker?"
         ) from exc

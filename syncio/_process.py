@@ -388,9 +388,9 @@ class WorkerPool:
             self._dispatch_inherited(worker, size)
         else:
             self._dispatch_pickled(worker, size)
-        self._flush(worker)
         if self.one_shot and not self.todo:
-            self._stop_early()
+            self._stop_early()  # first: STOP goes in the same write as this batch
+        self._flush(worker)
 
     def _stop_early(self) -> None:
         """Every task is handed out: send each worker STOP behind the tasks it has.
@@ -409,7 +409,7 @@ class WorkerPool:
         while size and self.todo:
             index = self.todo.popleft()
             try:
-                payload = pickle_task(self.tasks[index], key_of(index), self.method)
+                payload = pickle_task(self.tasks[index], index, self.method)
             except TaskPicklingError as exc:
                 self._finish(index, TaskReturnException(exc))
                 continue
@@ -489,6 +489,11 @@ class WorkerPool:
             pop()
         self.remaining -= taken
 
+    def _in_hand(self, worker: _Worker) -> tuple[int, int]:
+        """What the worker's status word says: the task it has in hand (-1: none) and the step."""
+        word = self.status[worker.seat].status
+        return (word >> 3) - 1, word & 7
+
     def _drain(self, worker: _Worker) -> None:
         """Take all an exited worker left: the frames in its pipe, then its committed records."""
         while worker.reader.fd in self.selector.get_map() and self._read(worker, dispatch=False):
@@ -516,8 +521,7 @@ class WorkerPool:
             spill.remove_left_by(worker.process.pid)
         exitcode = worker.process.exitcode
         pid = worker.process.pid
-        word = self.status[worker.seat].status
-        in_hand, phase = word >> 3, word & 7
+        in_hand, phase = self._in_hand(worker)
         self._forget(worker)
         how = f"worker process {pid} {describe_exit(exitcode)}"
         logger.debug("%s with %d task(s) outstanding", how, len(worker.outstanding))
@@ -526,7 +530,7 @@ class WorkerPool:
             return
         if worker.outstanding:
             index = worker.outstanding.popleft()
-            if in_hand == index + 1 and phase != IDLE:
+            if in_hand == index and phase != IDLE:
                 message = f"{key_of(index)} ({self.tasks[index]!r}) was lost: {how} {PHASES[phase]}"
                 self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
             elif index not in self.retried:
@@ -576,8 +580,8 @@ class WorkerPool:
             self._drain(worker)  # what finished before it was stopped
             if worker.outstanding:
                 index = worker.outstanding.popleft()
-                word = self.status[worker.seat].status
-                self._timeout(index, started=word >> 3 == index + 1 and word & 7 != IDLE)
+                in_hand, phase = self._in_hand(worker)
+                self._timeout(index, started=in_hand == index and phase != IDLE)
                 self.todo.extendleft(reversed(worker.outstanding))
                 worker.outstanding.clear()
         for index in self.todo:

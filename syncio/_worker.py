@@ -25,7 +25,7 @@ from ._channel import (
 )
 from ._errors import TaskUnpicklingError
 from ._logs import LogForwarder
-from ._outcome import TaskReturnException, key_of, run_task
+from ._outcome import TaskReturnException, run_task
 from ._pickling import encode_outcome, unpickle_task
 from ._results import LENGTH, ResultLog, Send
 from ._status import attach
@@ -156,7 +156,7 @@ def worker_main(
     def run_pickled(slot: int, payload: bytes | bytearray) -> None:
         words[status] = ((slot + 1) << 3) | UNPICKLING
         try:
-            task = unpickle_task(payload, key_of(slot))
+            task = unpickle_task(payload, slot)
         except TaskUnpicklingError as exc:
             deliver(slot, *encode_outcome(slot, False, TaskReturnException(exc)))
             return
