@@ -17,7 +17,7 @@ from ._outcome import Call, TaskReturnException, key_of
 if TYPE_CHECKING:
     from ._task import Task
 
-__all__ = ["decode_outcome", "encode_outcome", "pickle_task", "unpickle_task"]
+__all__ = ["RESULT_PROTOCOL", "decode_outcome", "encode_outcome", "pickle_task", "unpickle_task"]
 
 _FIX = (
     "Define the function and the classes of its arguments at module level (lambdas, "
@@ -27,6 +27,11 @@ _FIX = (
 
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
+# Results are pickled with protocol 3 where it can, so that a batch of them can be
+# unpickled in one call (see _results.py); the newest protocol is the fallback (for
+# objects over 4 GiB, say). Protocol 3 pickles a bytearray or an array through a bytes
+# copy of its data, one copy more than protocol 5 takes in band.
+RESULT_PROTOCOL = 3
 
 
 def _dumps(obj: object) -> bytes:
@@ -92,7 +97,11 @@ def encode_outcome(index: int, ok: bool, value: object) -> tuple[int, bytes]:
     """Worker side: the frame kind and payload for the outcome of the task at ``index``."""
     if ok:
         try:
-            return RESULT, pickle.dumps(value, _PROTOCOL)  # not _dumps(): once per task
+            return RESULT, pickle.dumps(value, RESULT_PROTOCOL)  # not _dumps(): once per task
+        except BaseException:
+            pass
+        try:
+            return RESULT, pickle.dumps(value, _PROTOCOL)
         except BaseException as exc:
             error = TaskPicklingError(
                 f"{key_of(index)}'s result ({_type_name(value)}) could not be pickled to send it back "

@@ -455,12 +455,12 @@ class WorkerPool:
         frames, eof = worker.reader.read()
         for slot, kind, payload in frames:
             if kind == FLUSHED:
-                end, count = FLUSH.unpack(payload)
+                end, count, joinable = FLUSH.unpack(payload)
                 if dispatch:
                     # First, when these are its last tasks: it starts the next batch
                     # while this loop reads the records.
                     self._dispatch(worker, done=count)
-                self._take(worker, end)
+                self._take(worker, end, count, joinable)
             elif kind in (RESULT, FAILURE):
                 worker.outstanding.popleft()
                 self._finish(slot, decode_outcome(kind, payload, slot))
@@ -477,9 +477,9 @@ class WorkerPool:
             self._dispatch(worker)
         return not eof
 
-    def _take(self, worker: _Worker, end: int) -> None:
-        """Handle the outcome records in the worker's result area up to ``end``."""
-        taken = take(self.status[worker.seat].area, worker.consumed, end, self.finished)
+    def _take(self, worker: _Worker, end: int, count: int = 0, joinable: bool = False) -> None:
+        """Handle the outcome records in the worker's result area up to ``end`` (see ``take``)."""
+        taken = take(self.status[worker.seat].area, worker.consumed, end, self.finished, count=count, joinable=joinable)
         # First: an interrupt in the lines below must not leave these records to be
         # read again by the next call (the worker is kept if nothing is outstanding).
         worker.consumed = end

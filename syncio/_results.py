@@ -1,12 +1,12 @@
 """Outcome records in a worker's shared result area (see ``_status.py``).
 
-A worker appends one record per finished task, a header ``(slot, kind, length)`` and
-the pickled outcome, then stores its new committed length: a record is whole before it
-counts, so the results a worker finished survive it dying the next instant, and no
-system call is spent per result. The area is a ring: lengths only grow, and a record
-that would not fit before the area's end starts at its beginning again, behind a WRAP
-marker. The worker tells the parent about its records in batches, with a FLUSHED frame
-on its pipe that carries the committed length and the number of records:
+A worker appends one record per finished task, a header and the pickled outcome, then
+stores its new committed length: a record is whole before it counts, so the results a
+worker finished survive it dying the next instant, and no system call is spent per
+result. The area is a ring: lengths only grow, and a record that would not fit before
+the area's end starts at its beginning again, behind a WRAP marker. The worker tells
+the parent about its records in batches, with a FLUSHED frame on its pipe that carries
+the committed length, the number of records and whether they can be joined (below):
 
 - before it waits for more work, so a batch is reported as soon as it is done;
 - once the task of its oldest unreported record started ``FLUSH_AFTER`` ago, so a
@@ -16,6 +16,17 @@ on its pipe that carries the committed length and the number of records:
   never waits for the worker's next task to end;
 - before it sends an outcome through the pipe instead (one too large for the area, or
   when the area is full), so the parent always sees outcomes in the order the tasks ran.
+
+Records are pickle opcodes, so that a batch of results costs the parent one
+``pickle.loads``, not one per task. A header is ``BININT (kind << 24 | size), POP,
+BININT slot``: it pushes the slot and leaves nothing else. A result pickled with
+protocol 3 (``encode_outcome``) is stored without its final STOP, the next record
+starting on that byte. Protocol 3 numbers its memo entries itself (BINPUT n) where
+protocol 4 and later number them by count (MEMOIZE), so a record's memo references
+stay right when records are unpickled together. Records of results only, contiguous
+in the area, between ``MARK`` and ``LIST`` unpickle as ``[slot, result, slot, result,
+...]``; any other batch (a failure, a result only a newer protocol could pickle, the
+end of the ring) is read record by record, as is everything read after a worker died.
 
 The parent reads records only up to a length a FLUSHED frame gave it (the pipe orders
 memory: what the worker stored before writing the frame is visible once the parent has
@@ -31,14 +42,21 @@ import time
 from typing import Callable
 
 from ._channel import FLUSHED, RESULT
-from ._pickling import decode_outcome
+from ._pickling import RESULT_PROTOCOL, decode_outcome
 from ._status import AREA, SeatMemory
 
 __all__ = ["FLUSH", "FLUSH_AFTER", "LENGTH", "ResultLog", "Send", "take"]
 
-RECORD = struct.Struct("<IBI")  # slot, kind, payload length
+# BININT (kind << 24 | size), POP, BININT slot: see the module docstring.
+RECORD = struct.Struct("<BIBBI")
+_BININT, _POP = 0x4A, 0x30  # pickle opcodes J and 0
+_SIZE_BITS = 24
+_SIZE_MASK = (1 << _SIZE_BITS) - 1
+_JOIN_START = b"\x80\x03("  # PROTO 3, MARK
+_JOIN_END = b"l."  # LIST, STOP
+_STOP = b"."
 LENGTH = struct.Struct("<Q")  # a RELEASED frame's payload: how far the parent has read
-FLUSH = struct.Struct("<QI")  # a FLUSHED frame's payload: committed length, records since the last
+FLUSH = struct.Struct("<QI?")  # a FLUSHED frame's payload: committed length, records since the last, joinable
 MAX_RECORD = 64 << 10  # larger outcomes go through the pipe (or shared memory files)
 FLUSH_AFTER = 0.002  # seconds
 _WRAP = 0  # record kind: nothing more before the area's end (no frame kind is 0)
@@ -52,7 +70,19 @@ Send = Callable[..., None]  # send(slot, kind, payload=b"")
 class ResultLog:
     """Worker side: append outcome records to the seat's area and report them in batches."""
 
-    __slots__ = ("_area", "_count", "_index", "_last", "_limit", "_send", "_since", "_words", "eager", "end")
+    __slots__ = (
+        "_area",
+        "_count",
+        "_index",
+        "_joinable",
+        "_last",
+        "_limit",
+        "_send",
+        "_since",
+        "_words",
+        "eager",
+        "end",
+    )
 
     def __init__(self, memory: SeatMemory, send: Send) -> None:
         self._area = memory.area
@@ -62,6 +92,7 @@ class ResultLog:
         self.end = 0  # committed length
         self._limit = AREA  # the area up to this length may be written
         self._count = 0  # records not reported yet
+        self._joinable = True  # ... and they can be unpickled together
         self._last = 0.0  # when the last record was committed, or work last arrived
         self._since = 0.0  # when the task of the oldest unreported record started
         self.eager = False  # report each record at once (the caller watches outcomes arrive)
@@ -84,7 +115,7 @@ class ResultLog:
         size = len(payload)
         end = self.end
         at = end % AREA
-        stop = at + _HEADER + size
+        stop = at + _HEADER + size  # the whole payload is written, a dropped STOP too
         if stop > AREA or end + _HEADER + size > self._limit or size > MAX_RECORD:
             if stop <= AREA or not self._go_round(end, at, size):
                 self.flush()
@@ -93,9 +124,13 @@ class ResultLog:
             at = 0
             stop = _HEADER + size
         area = self._area
-        _pack(area, at, slot, kind, size)
+        if kind == RESULT and payload[1] == RESULT_PROTOCOL:
+            size -= 1  # without its STOP: the next record starts there
+        else:
+            self._joinable = False
+        _pack(area, at, _BININT, kind << _SIZE_BITS | size, _POP, _BININT, slot)
         area[at + _HEADER : stop] = payload
-        end += stop - at
+        end += _HEADER + size
         self._words[self._index] = end  # only now does the record count
         self.end = end
         now = _monotonic()
@@ -113,28 +148,55 @@ class ResultLog:
         if size > MAX_RECORD or end + skip + _HEADER + size > self._limit:
             return False
         if skip >= _HEADER:
-            _pack(self._area, at, 0, _WRAP, 0)
+            _pack(self._area, at, _BININT, _WRAP, _POP, _BININT, 0)
         self.end = end + skip  # the marker needs no commit: the next record's commits it
+        self._joinable = False
         return True
 
     def flush(self) -> None:
         """Report every record committed so far (one FLUSHED frame), if any is pending."""
         if self._count:
-            self._send(0, FLUSHED, FLUSH.pack(self.end, self._count))
+            self._send(0, FLUSHED, FLUSH.pack(self.end, self._count, self._joinable))
             self._count = 0
+            self._joinable = True
 
     def release(self, upto: int) -> None:
         """The parent has read the records up to length ``upto``: their space is free again."""
         self._limit = upto + AREA
 
 
-def take(area: memoryview, start: int, stop: int, finished: list[tuple[int, object]]) -> int:
+def take(
+    area: memoryview,
+    start: int,
+    stop: int,
+    finished: list[tuple[int, object]],
+    *,
+    count: int = 0,
+    joinable: bool = False,
+) -> int:
     """Parent side: append ``(slot, outcome)`` for the records between two committed lengths.
 
-    Returns how many records there were.
+    ``count`` and ``joinable`` are what the FLUSHED frame for these records said (a
+    worker that exited sent none for its last ones: pass neither). Returns how many
+    records there were.
     """
-    loads = pickle.loads
-    append = finished.append
+    at = start % AREA
+    if joinable and at + stop - start <= AREA:
+        try:
+            joined = pickle.loads(b"".join((_JOIN_START, area[at : at + stop - start], _JOIN_END)))
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # a result that fails to unpickle: found and reported below
+            joined = ()
+        if len(joined) == 2 * count:
+            pairs = iter(joined)
+            finished.extend(zip(pairs, pairs))
+            return count
+    return _take_each(area, start, stop, finished)
+
+
+def _take_each(area: memoryview, start: int, stop: int, finished: list[tuple[int, object]]) -> int:
+    """``take`` record by record: a failure in its own slot, whatever else the batch holds."""
     unpack = RECORD.unpack_from
     taken = 0
     while start < stop:
@@ -142,22 +204,18 @@ def take(area: memoryview, start: int, stop: int, finished: list[tuple[int, obje
         if AREA - at < _HEADER:
             start += AREA - at
             continue
-        slot, kind, size = unpack(area, at)
+        word, slot = unpack(area, at)[1::3]
+        kind, size = word >> _SIZE_BITS, word & _SIZE_MASK
         if kind == _WRAP:
             start += AREA - at
             continue
         at += _HEADER
         start += _HEADER + size
         taken += 1
-        if kind == RESULT:  # the common case first, inlined
-            try:
-                append((slot, loads(area[at : at + size])))
-                continue
-            except KeyboardInterrupt:
-                raise
-            except BaseException:  # decode_outcome says what failed, in the slot
-                pass
         # A copy: the failure may keep its payload alive (in a traceback), and a view
         # would keep the shared memory from being unmapped.
-        append((slot, decode_outcome(kind, bytes(area[at : at + size]), slot)))
+        payload = bytes(area[at : at + size])
+        if kind == RESULT and payload[1] == RESULT_PROTOCOL:
+            payload += _STOP
+        finished.append((slot, decode_outcome(kind, payload, slot)))
     return taken

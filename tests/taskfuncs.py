@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -301,3 +302,14 @@ def note_pid_then_double(directory: str, value: int) -> int:
             pass
     time.sleep(0.0005)
     return 2 * value
+
+
+def shared_pair(n: int) -> tuple[str, str]:
+    """A tuple holding one string, made at run time, twice: pickled with a memo reference."""
+    text = f"value {n}"
+    return (text, text)
+
+
+def pickle_buffer(data: bytes) -> pickle.PickleBuffer:
+    """A result only pickle protocol 5 can pickle; it unpickles as a bytearray."""
+    return pickle.PickleBuffer(bytearray(data))

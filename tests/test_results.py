@@ -171,3 +171,38 @@ def test_workers_killed_at_random_moments_lose_only_the_task_in_hand(pgather: Ga
     assert len(lost) <= len(kills)
     for i, value in enumerate(results):
         assert value == 2 * i or f"task_{i + 1}" in lost
+
+
+# -- a batch of records unpickled together (see "Records are pickle opcodes" in _results.py)
+
+
+def test_results_unpickled_together_keep_their_own_shared_references(pgather: Gather) -> None:
+    # Each result refers to one string twice, a memo reference in its pickle. A batch is
+    # unpickled in one call: each record's reference must still find its own string.
+    results = pgather(*[create_task(taskfuncs.shared_pair)(i) for i in range(300)], max_workers=1)
+    for i, value in enumerate(results):
+        assert value == (f"value {i}", f"value {i}"), f"task_{i + 1}"
+        assert isinstance(value, tuple)
+        assert value[0] is value[1], f"task_{i + 1}"
+
+
+def test_a_result_failing_to_unpickle_fails_alone_in_its_batch(pgather: Gather) -> None:
+    tasks: list[Task[[], object]] = [create_task(taskfuncs.shared_pair)(i) for i in range(100)]
+    tasks[37] = create_task(taskfuncs.make_trap)("parent-error", os.getpid())
+    results = pgather(*tasks, max_workers=1)
+    error = _error(results["task_38"])
+    assert str(error).startswith("task_38's result could not be unpickled in the parent process (ValueError")
+    for i, value in enumerate(results):
+        if i != 37:
+            assert value == (f"value {i}", f"value {i}"), f"task_{i + 1}"
+
+
+def test_results_only_a_newer_pickle_protocol_takes_arrive_in_order(pgather: Gather) -> None:
+    # A PickleBuffer pickles with protocol 5 only: its record cannot join the others'.
+    tasks: list[Task[[], object]] = [create_task(hello)(i) for i in range(60)]
+    for i in (0, 30, 59):
+        tasks[i] = create_task(taskfuncs.pickle_buffer)(bytes([i]) * 10)
+    results = pgather(*tasks, max_workers=1)
+    for i, value in enumerate(results):
+        expected = bytearray([i]) * 10 if i in (0, 30, 59) else hello(i)
+        assert value == expected, f"task_{i + 1}"
