@@ -71,6 +71,7 @@ _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIG
 
 class _Worker:
     __slots__ = (
+        "batch",
         "conns",
         "consumed",
         "doomed",
@@ -145,6 +146,7 @@ class _Worker:
         self.reader = FrameReader(result_r.fileno())
         self.sentinel: int = self.process.sentinel
         self.outstanding: deque[int] = deque()
+        self.batch = 0  # how many tasks the last batch sent had
         self.seat = seat
         self.consumed = 0  # how far the parent has read the worker's result area
         self.released = 0  # how far the worker has been told it has been read
@@ -368,8 +370,13 @@ class WorkerPool:
     # -- events -------------------------------------------------------------------
 
     def _dispatch(self, worker: _Worker, done: int = 0) -> None:
-        """Give a worker its next batch of tasks once all but ``done`` of its tasks are reported."""
-        if len(worker.outstanding) > done or not self.todo or worker.stopping:
+        """Give a worker another batch of tasks if it has at most one batch's worth left.
+
+        ``done`` of its outstanding tasks have just been reported. A worker is sent its
+        next batch while it still runs the last one, so it does not sit idle for the
+        time a report and a new batch take to cross the pipes.
+        """
+        if len(worker.outstanding) - done > worker.batch or not self.todo or worker.stopping:
             return
         if not worker.outstanding:
             # Idle: clear the last call's "task in hand", which a new call's task of the
@@ -384,6 +391,7 @@ class WorkerPool:
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
         size = max(1, len(self.todo) // (2 * len(self.workers)))
+        worker.batch = min(size, len(self.todo))
         if self.inherited is self.tasks:
             self._dispatch_inherited(worker, size)
         else:

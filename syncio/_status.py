@@ -26,7 +26,10 @@ __all__ = ["AREA", "SeatMemory", "StatusBoard", "attach"]
 
 AREA = 1 << 20  # bytes of result records per seat; only the pages used take memory
 _WORD = 8
-_WORDS_PER_SEAT = 2
+# Two words used per seat, the rest padding: each seat's words get a 128-byte line of
+# their own (two 64-byte cache lines, as CPUs fetch lines in adjacent pairs), or
+# workers storing into their words several times per task would contend for one line.
+_WORDS_PER_SEAT = 16
 
 
 class SeatMemory:

@@ -8,7 +8,7 @@ import select
 import signal
 import struct
 import threading
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from ._channel import (
     EAGER,
@@ -123,10 +123,6 @@ def worker_main(
     reader = BlockingReader(task_conn.fileno())
     log = ResultLog(memory, send)
 
-    def deliver(slot: int, kind: int, payload: bytes) -> None:
-        if not log.put(slot, kind, payload):
-            send_otherwise(slot, kind, payload)
-
     def send_otherwise(slot: int, kind: int, payload: bytes) -> None:
         """An outcome the result area did not take: through the pipe, or a shared memory file."""
         from ._spill import THRESHOLD, spill  # here: most workers never need it
@@ -137,30 +133,36 @@ def worker_main(
         else:
             send(slot, SPILLED, path)
 
-    def run(slot: int, task: Runnable[object]) -> None:
-        in_hand = (slot + 1) << 3
-        words[status] = in_hand | RUNNING
-        if forwarder is not None:
-            forwarder.slot = slot
-        ok, value = run_task(task)
-        words[status] = in_hand | PICKLING
-        kind, payload = encode_outcome(slot, ok, value)
-        del value
-        words[status] = in_hand | SENDING
-        deliver(slot, kind, payload)
-        # No "idle" mark after this: once the outcome is committed, the parent moves
-        # on to the next task, and a slot other than that one means "not started".
-        if forwarder is not None:
-            forwarder.slot = None
+    def run(first: int, tasks: Iterable[Runnable[object]]) -> None:
+        """Run ``tasks``, the first being the task at position ``first``, one after the other."""
+        put = log.put
+        for slot, task in enumerate(tasks, first):
+            in_hand = (slot + 1) << 3
+            words[status] = in_hand | RUNNING
+            if forwarder is not None:
+                forwarder.slot = slot
+            ok, value = run_task(task)
+            words[status] = in_hand | PICKLING
+            kind, payload = encode_outcome(slot, ok, value)
+            del value
+            words[status] = in_hand | SENDING
+            if not put(slot, kind, payload):
+                send_otherwise(slot, kind, payload)
+            # No "idle" mark after this: once the outcome is committed, the parent moves
+            # on to the next task, and a slot other than that one means "not started".
+            if forwarder is not None:
+                forwarder.slot = None
 
     def run_pickled(slot: int, payload: bytes | bytearray) -> None:
         words[status] = ((slot + 1) << 3) | UNPICKLING
         try:
             task = unpickle_task(payload, slot)
         except TaskUnpicklingError as exc:
-            deliver(slot, *encode_outcome(slot, False, TaskReturnException(exc)))
+            kind, outcome = encode_outcome(slot, False, TaskReturnException(exc))
+            if not log.put(slot, kind, outcome):
+                send_otherwise(slot, kind, outcome)
             return
-        run(slot, task)
+        run(slot, (task,))
 
     send(0, READY)
     _serve(reader, log, inherited, run, run_pickled)
@@ -198,7 +200,7 @@ def _serve(
     reader: BlockingReader,
     log: ResultLog,
     inherited: Optional[Sequence[Task[[], object]]],
-    run: Callable[[int, Runnable[object]], None],
+    run: Callable[[int, Iterable[Runnable[object]]], None],
     run_pickled: Callable[[int, bytes | bytearray], None],
 ) -> None:
     """Run what the parent sends until it sends STOP or goes away."""
@@ -216,8 +218,7 @@ def _serve(
         if kind == RUN_INHERITED:  # a run of consecutive tasks, by position
             assert inherited is not None
             count = RUN_COUNT.unpack(payload)[0] if payload else 1
-            for slot in range(first, first + count):
-                run(slot, inherited[slot])
+            run(first, inherited[first : first + count])
         elif kind == RELEASED:
             log.release(LENGTH.unpack(payload)[0])
         elif kind == EAGER:

@@ -11,6 +11,7 @@ Every test runs under fork, spawn and forkserver.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import random
 import signal
@@ -23,6 +24,7 @@ from conftest import Gather, Snapshot
 from taskfuncs import hello, make_bytes
 
 from syncio import Runner, Task, TaskReturnException, TaskTimeoutError, WorkerDiedError, as_completed, create_task
+from syncio._process import WorkerPool
 from syncio._status import AREA
 
 
@@ -206,3 +208,26 @@ def test_results_only_a_newer_pickle_protocol_takes_arrive_in_order(pgather: Gat
     for i, value in enumerate(results):
         expected = bytearray([i]) * 10 if i in (0, 30, 59) else hello(i)
         assert value == expected, f"task_{i + 1}"
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_gets_its_next_batch_while_it_runs_the_last(start_method: str, tmp_path: Path) -> None:
+    # One worker, 41 tasks: the first batch is tasks 1 to 20, and task_20 blocks. Once
+    # tasks 1 to 19 are reported, the next batch must already be on its way: the
+    # worker should not wait for a round trip to the parent between batches.
+    fifo = tmp_path / "go"
+    tasks: list[Task[[], object]] = list(_quick_tasks_around_a_blocker(fifo))
+    pool = WorkerPool(multiprocessing.get_context(start_method), 1)
+    try:
+        stream = pool.stream(tasks, deadline=None, eager=True)
+        seen: list[int] = []
+        while len(seen) < 19:
+            seen += [index for index, _ in next(stream)]
+        assert seen == list(range(19))
+        assert list(pool.workers[0].outstanding)[:2] == [19, 20]  # task_20, then the next batch
+        fifo.write_text("go")
+        for batch in stream:
+            seen += [index for index, _ in batch]
+        assert seen == list(range(41))
+    finally:
+        pool.close()
