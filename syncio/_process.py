@@ -67,6 +67,10 @@ __all__ = ["WorkerPool", "stream_in_processes"]
 logger = logging.getLogger(__name__)  # DEBUG only: worker starts and deaths
 
 _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIGKILL
+# A worker whose tasks take less than this on average gets its next batch while it
+# still runs the last one; slower tasks gain nothing from it, and tasks queued behind
+# a long one could not go to a worker that becomes free.
+_QUICK_TASK = 0.001  # seconds
 
 
 class _Worker:
@@ -82,6 +86,7 @@ class _Worker:
         "reader",
         "ready",
         "released",
+        "reported",
         "seat",
         "sentinel",
         "stopping",
@@ -147,6 +152,7 @@ class _Worker:
         self.sentinel: int = self.process.sentinel
         self.outstanding: deque[int] = deque()
         self.batch = 0  # how many tasks the last batch sent had
+        self.reported = 0.0  # when it last reported outcomes, or was given work while idle
         self.seat = seat
         self.consumed = 0  # how far the parent has read the worker's result area
         self.released = 0  # how far the worker has been told it has been read
@@ -369,15 +375,18 @@ class WorkerPool:
 
     # -- events -------------------------------------------------------------------
 
-    def _dispatch(self, worker: _Worker, done: int = 0) -> None:
-        """Give a worker another batch of tasks if it has at most one batch's worth left.
+    def _dispatch(self, worker: _Worker, done: int = 0, early: bool = False) -> None:
+        """Give a worker its next batch of tasks once all but ``done`` of its tasks are reported.
 
-        ``done`` of its outstanding tasks have just been reported. A worker is sent its
-        next batch while it still runs the last one, so it does not sit idle for the
-        time a report and a new batch take to cross the pipes.
+        With ``early`` (its tasks are quick), once it has at most one batch's worth
+        left: it then does not sit idle for the time a report and a new batch take to
+        cross the pipes, a wait as long as many quick tasks.
         """
-        if len(worker.outstanding) - done > worker.batch or not self.todo or worker.stopping:
+        left = len(worker.outstanding) - done
+        if left > (worker.batch if early else 0) or not self.todo or worker.stopping:
             return
+        if not left:
+            worker.reported = time.monotonic()
         if not worker.outstanding:
             # Idle: clear the last call's "task in hand", which a new call's task of the
             # same position must not be taken for if the worker dies before starting it.
@@ -464,10 +473,12 @@ class WorkerPool:
         for slot, kind, payload in frames:
             if kind == FLUSHED:
                 end, count, joinable = FLUSH.unpack(payload)
+                now = time.monotonic()
+                quick = now - worker.reported < count * _QUICK_TASK
+                worker.reported = now
                 if dispatch:
-                    # First, when these are its last tasks: it starts the next batch
-                    # while this loop reads the records.
-                    self._dispatch(worker, done=count)
+                    # First: it starts its next batch while this loop reads the records.
+                    self._dispatch(worker, done=count, early=quick)
                 self._take(worker, end, count, joinable)
             elif kind in (RESULT, FAILURE):
                 worker.outstanding.popleft()

@@ -231,3 +231,26 @@ def test_a_worker_gets_its_next_batch_while_it_runs_the_last(start_method: str, 
         assert seen == list(range(41))
     finally:
         pool.close()
+
+
+@pytest.mark.timeout(60)
+def test_slow_tasks_are_not_queued_behind_a_running_one(start_method: str, tmp_path: Path) -> None:
+    # The same with tasks of 20 ms: the next batch waits until the worker has reported
+    # all of its tasks, so that it could still go to another worker that is free.
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    tasks: list[Task[[], object]] = [create_task(taskfuncs.sleep_for)(0.02) for _ in range(20)]
+    tasks[9] = create_task(taskfuncs.wait_for_file)(str(fifo))
+    pool = WorkerPool(multiprocessing.get_context(start_method), 1)
+    try:
+        stream = pool.stream(tasks, deadline=None, eager=True)
+        seen: list[int] = []
+        while len(seen) < 9:
+            seen += [index for index, _ in next(stream)]
+        assert list(pool.workers[0].outstanding) == [9]
+        fifo.write_text("go")
+        for batch in stream:
+            seen += [index for index, _ in batch]
+        assert seen == list(range(20))
+    finally:
+        pool.close()
