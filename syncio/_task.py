@@ -19,7 +19,6 @@ R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
-_NO_ARGS: tuple[object, ...] = ()
 _NO_KWARGS: Mapping[str, object] = MappingProxyType({})
 # The keyword arguments of every task that has none: one shared dict, never changed
 # (tasks are immutable), instead of an empty dict per task.
@@ -49,11 +48,11 @@ class Task(Generic[P, R_co]):
     :func:`functools.partial`, and never changes the original.
     """
 
-    __slots__ = ("__weakref__", "_call")
+    __slots__ = ("__weakref__", "_args", "_func", "_kwargs")
 
-    # (function, positional arguments, keyword arguments): one slot, as tasks are
-    # built by the thousand and each slot costs a store.
-    _call: tuple[Callable[..., R_co], tuple[object, ...], dict[str, object]]
+    _func: Callable[..., R_co]
+    _args: tuple[object, ...]
+    _kwargs: dict[str, object]
 
     def __init__(
         self,
@@ -62,38 +61,39 @@ class Task(Generic[P, R_co]):
         kwargs: Optional[Mapping[str, object]] = None,
     ) -> None:
         _check_callable(func)
-        _set_call(self, (func, _checked_args(args), _checked_kwargs(kwargs)))
+        _set_func(self, func)
+        _set_args(self, _checked_args(args))
+        _set_kwargs(self, _checked_kwargs(kwargs))
 
     @property
     def func(self) -> Callable[..., R_co]:
         """The callable the task runs."""
-        return self._call[0]
+        return self._func
 
     @property
     def args(self) -> tuple[object, ...]:
         """Positional arguments supplied so far."""
-        return self._call[1]
+        return self._args
 
     @property
     def kwargs(self) -> Mapping[str, object]:
         """Keyword arguments supplied so far (a read-only view)."""
-        return MappingProxyType(self._call[2])
+        return MappingProxyType(self._kwargs)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Task[[], R_co]:
         """Return a new task with ``args`` appended and ``kwargs`` merged in."""
         # The function was checked when this task was made, and *args/**kwargs are a
         # tuple and a str-keyed dict: skip the checks (this is the hot path for
         # building thousands of tasks).
-        func, given, keywords = self._call
         task: Task[[], R_co] = _new(Task)
-        merged = {**keywords, **kwargs} if keywords else kwargs or _NO_KEYWORDS
-        _set_call(task, (func, given + args if given else args, merged))
+        _set_func(task, self._func)
+        _set_args(task, self._args + args if self._args else args)
+        _set_kwargs(task, {**self._kwargs, **kwargs} if self._kwargs else kwargs or _NO_KEYWORDS)
         return task
 
     def run(self) -> R_co:
         """Call the function with the stored arguments in this thread and return its result."""
-        func, args, kwargs = self._call
-        return func(*args, **kwargs)
+        return self._func(*self._args, **self._kwargs)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Task is immutable; cannot set {name!r}")
@@ -102,7 +102,7 @@ class Task(Generic[P, R_co]):
         raise AttributeError(f"Task is immutable; cannot delete {name!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Task, self._call)
+        return (Task, (self._func, self._args, self._kwargs))
 
     if not TYPE_CHECKING and sys.version_info < (3, 10):
         # Python 3.9's Generic rejects a parameter list, so `Task[[int], str]` (in an
@@ -115,16 +115,17 @@ class Task(Generic[P, R_co]):
             return super().__class_getitem__(params)
 
     def __repr__(self) -> str:
-        func, args, kwargs = self._call
-        parts = [_repr.repr(a) for a in args]
-        parts += [f"{k}={_repr.repr(v)}" for k, v in kwargs.items()]
-        return f"<Task {func_name(func)}({', '.join(parts)})>"
+        parts = [_repr.repr(a) for a in self._args]
+        parts += [f"{k}={_repr.repr(v)}" for k, v in self._kwargs.items()]
+        return f"<Task {func_name(self._func)}({', '.join(parts)})>"
 
 
-# The slot's own setter: Task.__setattr__ refuses every assignment, and this is
+# The slots' own setters: Task.__setattr__ refuses every assignment, and these are
 # faster than object.__setattr__ besides (tasks are built by the thousand).
 _new: Any = object.__new__
-_set_call: Any = vars(Task)["_call"].__set__
+_set_func: Any = vars(Task)["_func"].__set__
+_set_args: Any = vars(Task)["_args"].__set__
+_set_kwargs: Any = vars(Task)["_kwargs"].__set__
 
 
 def _checked_args(args: object) -> tuple[object, ...]:
@@ -187,7 +188,7 @@ def create_task(func: Callable[..., T], /, *, kwargs: Mapping[str, object]) -> T
 def create_task(
     func: Callable[..., T],
     /,
-    args: tuple[object, ...] = _NO_ARGS,
+    args: tuple[object, ...] = (),
     kwargs: Mapping[str, object] = _NO_KWARGS,
 ) -> Task[Any, T]:
     """Build a :class:`Task`.
@@ -201,9 +202,11 @@ def create_task(
         TypeError: ``func`` is not callable or is an ``async`` function, ``args`` is
             not a tuple, or ``kwargs`` is not a mapping with string keys.
     """
-    if args is _NO_ARGS and kwargs is _NO_KWARGS and _plainly_sync(func):
+    if args == () and kwargs is _NO_KWARGS and _plainly_sync(func):
         # The common create_task(f): nothing to check and no arguments to copy.
         task: Task[Any, T] = _new(Task)
-        _set_call(task, (func, _NO_ARGS, _NO_KEYWORDS))
+        _set_func(task, func)
+        _set_args(task, ())
+        _set_kwargs(task, _NO_KEYWORDS)
         return task
     return Task(func, args, kwargs)

@@ -33,9 +33,9 @@ def test_calling_a_task_returns_a_new_one_and_leaves_the_old_alone() -> None:
 def test_tasks_are_immutable() -> None:
     task = create_task(hello)(1)
     with pytest.raises(AttributeError, match="immutable"):
-        task._call = (hello, (2,), {})  # pyright: ignore[reportPrivateUsage]
+        task._args = (2,)  # pyright: ignore[reportPrivateUsage]
     with pytest.raises(AttributeError, match="immutable"):
-        del task._call  # pyright: ignore[reportPrivateUsage]
+        del task._func  # pyright: ignore[reportPrivateUsage]
     with pytest.raises(TypeError):
         task.kwargs["x"] = 1  # type: ignore[index]
     kwargs = {"b": 2}
