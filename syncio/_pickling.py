@@ -8,6 +8,7 @@ to unpickle in the parent. A failure only ever affects its own task's slot.
 from __future__ import annotations
 
 import pickle
+from sys import getsizeof
 from typing import TYPE_CHECKING
 
 from ._channel import FAILURE, RESULT
@@ -17,7 +18,7 @@ from ._outcome import Call, TaskReturnException, key_of
 if TYPE_CHECKING:
     from ._task import Task
 
-__all__ = ["RESULT_PROTOCOL", "decode_outcome", "encode_outcome", "pickle_task", "unpickle_task"]
+__all__ = ["MAX_RECORD", "RESULT_PROTOCOL", "decode_outcome", "encode_outcome", "pickle_task", "unpickle_task"]
 
 _FIX = (
     "Define the function and the classes of its arguments at module level (lambdas, "
@@ -28,10 +29,13 @@ _FIX = (
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 # Results are pickled with protocol 3 where it can, so that a batch of them can be
-# unpickled in one call (see _results.py); the newest protocol is the fallback (for
-# objects over 4 GiB, say). Protocol 3 pickles a bytearray or an array through a bytes
-# copy of its data, one copy more than protocol 5 takes in band.
+# unpickled in one call (see _results.py), and with the newest protocol otherwise: when
+# protocol 3 cannot pickle them (objects over 4 GiB, a PickleBuffer), which then costs
+# a second attempt, and when the object itself is over MAX_RECORD (by sys.getsizeof:
+# a large bytes, bytearray or array, whose record would not be joined anyway), as
+# protocol 3 pickles a bytearray or an array through a bytes copy of its data.
 RESULT_PROTOCOL = 3
+MAX_RECORD = 64 << 10  # larger outcomes never go into a result area (see _results.py)
 
 
 def _dumps(obj: object) -> bytes:
@@ -96,10 +100,11 @@ def unpickle_task(payload: bytes | bytearray, index: int) -> Call:
 def encode_outcome(index: int, ok: bool, value: object) -> tuple[int, bytes]:
     """Worker side: the frame kind and payload for the outcome of the task at ``index``."""
     if ok:
-        try:
-            return RESULT, pickle.dumps(value, RESULT_PROTOCOL)  # not _dumps(): once per task
-        except BaseException:
-            pass
+        if getsizeof(value) <= MAX_RECORD:
+            try:
+                return RESULT, pickle.dumps(value, RESULT_PROTOCOL)  # not _dumps(): once per task
+            except BaseException:
+                pass
         try:
             return RESULT, pickle.dumps(value, _PROTOCOL)
         except BaseException as exc:

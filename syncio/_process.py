@@ -86,7 +86,6 @@ class _Worker:
         "reader",
         "ready",
         "released",
-        "reported",
         "seat",
         "sentinel",
         "stopping",
@@ -152,7 +151,6 @@ class _Worker:
         self.sentinel: int = self.process.sentinel
         self.outstanding: deque[int] = deque()
         self.batch = 0  # how many tasks the last batch sent had
-        self.reported = 0.0  # when it last reported outcomes, or was given work while idle
         self.seat = seat
         self.consumed = 0  # how far the parent has read the worker's result area
         self.released = 0  # how far the worker has been told it has been read
@@ -385,8 +383,6 @@ class WorkerPool:
         left = len(worker.outstanding) - done
         if left > (worker.batch if early else 0) or not self.todo or worker.stopping:
             return
-        if not left:
-            worker.reported = time.monotonic()
         if not worker.outstanding:
             # Idle: clear the last call's "task in hand", which a new call's task of the
             # same position must not be taken for if the worker dies before starting it.
@@ -472,10 +468,10 @@ class WorkerPool:
         frames, eof = worker.reader.read()
         for slot, kind, payload in frames:
             if kind == FLUSHED:
-                end, count, joinable = FLUSH.unpack(payload)
-                now = time.monotonic()
-                quick = now - worker.reported < count * _QUICK_TASK
-                worker.reported = now
+                end, count, joinable, seconds = FLUSH.unpack(payload)
+                # Timed by the worker: a parent slow to read its reports cannot make
+                # slow tasks look quick.
+                quick = seconds < count * _QUICK_TASK
                 if dispatch:
                     # First: it starts its next batch while this loop reads the records.
                     self._dispatch(worker, done=count, early=quick)

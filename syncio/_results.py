@@ -6,7 +6,8 @@ worker finished survive it dying the next instant, and no system call is spent p
 result. The area is a ring: lengths only grow, and a record that would not fit before
 the area's end starts at its beginning again, behind a WRAP marker. The worker tells
 the parent about its records in batches, with a FLUSHED frame on its pipe that carries
-the committed length, the number of records and whether they can be joined (below):
+the committed length, the number of records, whether they can be joined (below), and
+how long their tasks took (so the parent can tell quick tasks from slow ones):
 
 - before it waits for more work, so a batch is reported as soon as it is done;
 - once the task of its oldest unreported record started ``FLUSH_AFTER`` ago, so a
@@ -27,6 +28,8 @@ stay right when records are unpickled together. Records of results only, contigu
 in the area, between ``MARK`` and ``LIST`` unpickle as ``[slot, result, slot, result,
 ...]``; any other batch (a failure, a result only a newer protocol could pickle, the
 end of the ring) is read record by record, as is everything read after a worker died.
+So is a batch in which a result fails to unpickle: the results before it in the batch
+are then unpickled a second time (the first attempt's objects are lost with it).
 
 The parent reads records only up to a length a FLUSHED frame gave it (the pipe orders
 memory: what the worker stored before writing the frame is visible once the parent has
@@ -42,7 +45,7 @@ import time
 from typing import Callable
 
 from ._channel import FLUSHED, RESULT
-from ._pickling import RESULT_PROTOCOL, decode_outcome
+from ._pickling import MAX_RECORD, RESULT_PROTOCOL, decode_outcome
 from ._status import AREA, SeatMemory
 
 __all__ = ["FLUSH", "FLUSH_AFTER", "LENGTH", "ResultLog", "Send", "take"]
@@ -56,8 +59,9 @@ _JOIN_START = b"\x80\x03("  # PROTO 3, MARK
 _JOIN_END = b"l."  # LIST, STOP
 _STOP = b"."
 LENGTH = struct.Struct("<Q")  # a RELEASED frame's payload: how far the parent has read
-FLUSH = struct.Struct("<QI?")  # a FLUSHED frame's payload: committed length, records since the last, joinable
-MAX_RECORD = 64 << 10  # larger outcomes go through the pipe (or shared memory files)
+# A FLUSHED frame's payload: committed length, records since the last, whether they
+# are joinable, and the seconds from the start of their first task to the last's end.
+FLUSH = struct.Struct("<QI?d")
 FLUSH_AFTER = 0.002  # seconds
 _WRAP = 0  # record kind: nothing more before the area's end (no frame kind is 0)
 _HEADER = RECORD.size
@@ -156,7 +160,7 @@ class ResultLog:
     def flush(self) -> None:
         """Report every record committed so far (one FLUSHED frame), if any is pending."""
         if self._count:
-            self._send(0, FLUSHED, FLUSH.pack(self.end, self._count, self._joinable))
+            self._send(0, FLUSHED, FLUSH.pack(self.end, self._count, self._joinable, self._last - self._since))
             self._count = 0
             self._joinable = True
 

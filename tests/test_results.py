@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import random
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from conftest import Gather, Snapshot
 from taskfuncs import hello, make_bytes
 
 from syncio import Runner, Task, TaskReturnException, TaskTimeoutError, WorkerDiedError, as_completed, create_task
+from syncio._pickling import MAX_RECORD, encode_outcome
 from syncio._process import WorkerPool
 from syncio._status import AREA
 
@@ -234,9 +237,12 @@ def test_a_worker_gets_its_next_batch_while_it_runs_the_last(start_method: str, 
 
 
 @pytest.mark.timeout(60)
-def test_slow_tasks_are_not_queued_behind_a_running_one(start_method: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("slow_caller", [False, True])
+def test_slow_tasks_are_not_queued_behind_a_running_one(start_method: str, tmp_path: Path, slow_caller: bool) -> None:
     # The same with tasks of 20 ms: the next batch waits until the worker has reported
-    # all of its tasks, so that it could still go to another worker that is free.
+    # all of its tasks, so that it could still go to another worker that is free. A
+    # caller slow to take each outcome (reports then pile up in the pipe and are read
+    # together) must not make them look quick.
     fifo = tmp_path / "go"
     os.mkfifo(fifo)
     tasks: list[Task[[], object]] = [create_task(taskfuncs.sleep_for)(0.02) for _ in range(20)]
@@ -247,6 +253,8 @@ def test_slow_tasks_are_not_queued_behind_a_running_one(start_method: str, tmp_p
         seen: list[int] = []
         while len(seen) < 9:
             seen += [index for index, _ in next(stream)]
+            if slow_caller:
+                time.sleep(0.1)  # the caller's own work between outcomes, not a synchronisation
         assert list(pool.workers[0].outstanding) == [9]
         fifo.write_text("go")
         for batch in stream:
@@ -254,3 +262,11 @@ def test_slow_tasks_are_not_queued_behind_a_running_one(start_method: str, tmp_p
         assert seen == list(range(20))
     finally:
         pool.close()
+
+
+def test_results_pickle_with_protocol_3_unless_large_or_only_newer_protocols_take_them() -> None:
+    # Protocol 3 makes small results joinable; a large buffer is pickled with the newest
+    # protocol, which does not copy its data into a bytes object first.
+    assert encode_outcome(0, True, (1, "two", [3.0]))[1][:2] == b"\x80\x03"
+    assert encode_outcome(0, True, bytearray(MAX_RECORD + 1))[1][:2] == bytes([0x80, pickle.HIGHEST_PROTOCOL])
+    assert encode_outcome(0, True, pickle.PickleBuffer(b"x"))[1][:2] == bytes([0x80, pickle.HIGHEST_PROTOCOL])
