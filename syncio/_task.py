@@ -19,6 +19,7 @@ R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
+_NO_ARGS: tuple[object, ...] = ()
 _NO_KWARGS: Mapping[str, object] = MappingProxyType({})
 # The keyword arguments of every task that has none: one shared dict, never changed
 # (tasks are immutable), instead of an empty dict per task.
@@ -188,7 +189,7 @@ def create_task(func: Callable[..., T], /, *, kwargs: Mapping[str, object]) -> T
 def create_task(
     func: Callable[..., T],
     /,
-    args: tuple[object, ...] = (),
+    args: tuple[object, ...] = _NO_ARGS,
     kwargs: Mapping[str, object] = _NO_KWARGS,
 ) -> Task[Any, T]:
     """Build a :class:`Task`.
@@ -202,7 +203,8 @@ def create_task(
         TypeError: ``func`` is not callable or is an ``async`` function, ``args`` is
             not a tuple, or ``kwargs`` is not a mapping with string keys.
     """
-    if args == () and kwargs is _NO_KWARGS and _plainly_sync(func):
+    # By identity: an object that only compares equal to () must still be rejected below.
+    if args is _NO_ARGS and kwargs is _NO_KWARGS and _plainly_sync(func):
         # The common create_task(f): nothing to check and no arguments to copy.
         task: Task[Any, T] = _new(Task)
         _set_func(task, func)

@@ -90,6 +90,18 @@ def test_bad_arguments_are_a_type_error(args: Any, kwargs: Any, message: str) ->
         create_task(add, args, kwargs)
 
 
+class _EqualToAnything:
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = object.__hash__
+
+
+def test_args_that_only_compare_equal_to_no_args_are_a_type_error() -> None:
+    with pytest.raises(TypeError, match="args must be a tuple, not _EqualToAnything"):
+        create_task(hello, cast(Any, _EqualToAnything()))
+
+
 def test_tasks_pickle_and_compare_by_content_after_a_round_trip() -> None:
     task = create_task(add)(1, b=2)
     copy = pickle.loads(pickle.dumps(task))
