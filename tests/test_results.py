@@ -213,32 +213,45 @@ def test_results_only_a_newer_pickle_protocol_takes_arrive_in_order(pgather: Gat
         assert value == expected, f"task_{i + 1}"
 
 
+def _held_behind_blocker(
+    start_method: str, tasks: list[Task[[], object]], fifo: Path, blocker: int, pause: float = 0.0
+) -> list[int]:
+    """Run ``tasks`` on one worker until every task before ``blocker`` is reported.
+
+    Returns the positions the worker then has in hand (the blocker first), after which
+    the test's FIFO releases the blocker and the rest must still arrive, in order.
+    ``pause``: the caller's own work after each batch of outcomes.
+    """
+    pool = WorkerPool(multiprocessing.get_context(start_method), 1)
+    try:
+        stream = pool.stream(tasks, deadline=None, eager=True)
+        seen: list[int] = []
+        while len(seen) < blocker:
+            seen += [index for index, _ in next(stream)]
+            time.sleep(pause)  # the caller's own work between outcomes, not a synchronisation
+        in_hand = list(pool.workers[0].outstanding)
+        fifo.write_text("go")
+        for batch in stream:
+            seen += [index for index, _ in batch]
+        assert seen == list(range(len(tasks)))
+        return in_hand
+    finally:
+        pool.close()
+
+
 @pytest.mark.timeout(60)
 def test_a_worker_gets_its_next_batch_while_it_runs_the_last(start_method: str, tmp_path: Path) -> None:
     # One worker, 41 tasks: the first batch is tasks 1 to 20, and task_20 blocks. Once
     # tasks 1 to 19 are reported, the next batch must already be on its way: the
     # worker should not wait for a round trip to the parent between batches.
     fifo = tmp_path / "go"
-    tasks: list[Task[[], object]] = list(_quick_tasks_around_a_blocker(fifo))
-    pool = WorkerPool(multiprocessing.get_context(start_method), 1)
-    try:
-        stream = pool.stream(tasks, deadline=None, eager=True)
-        seen: list[int] = []
-        while len(seen) < 19:
-            seen += [index for index, _ in next(stream)]
-        assert seen == list(range(19))
-        assert list(pool.workers[0].outstanding)[:2] == [19, 20]  # task_20, then the next batch
-        fifo.write_text("go")
-        for batch in stream:
-            seen += [index for index, _ in batch]
-        assert seen == list(range(41))
-    finally:
-        pool.close()
+    in_hand = _held_behind_blocker(start_method, list(_quick_tasks_around_a_blocker(fifo)), fifo, blocker=19)
+    assert in_hand[:2] == [19, 20]  # task_20, then the next batch
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("slow_caller", [False, True])
-def test_slow_tasks_are_not_queued_behind_a_running_one(start_method: str, tmp_path: Path, slow_caller: bool) -> None:
+@pytest.mark.parametrize("pause", [0.0, 0.1])
+def test_slow_tasks_are_not_queued_behind_a_running_one(start_method: str, tmp_path: Path, pause: float) -> None:
     # The same with tasks of 20 ms: the next batch waits until the worker has reported
     # all of its tasks, so that it could still go to another worker that is free. A
     # caller slow to take each outcome (reports then pile up in the pipe and are read
@@ -247,21 +260,7 @@ def test_slow_tasks_are_not_queued_behind_a_running_one(start_method: str, tmp_p
     os.mkfifo(fifo)
     tasks: list[Task[[], object]] = [create_task(taskfuncs.sleep_for)(0.02) for _ in range(20)]
     tasks[9] = create_task(taskfuncs.wait_for_file)(str(fifo))
-    pool = WorkerPool(multiprocessing.get_context(start_method), 1)
-    try:
-        stream = pool.stream(tasks, deadline=None, eager=True)
-        seen: list[int] = []
-        while len(seen) < 9:
-            seen += [index for index, _ in next(stream)]
-            if slow_caller:
-                time.sleep(0.1)  # the caller's own work between outcomes, not a synchronisation
-        assert list(pool.workers[0].outstanding) == [9]
-        fifo.write_text("go")
-        for batch in stream:
-            seen += [index for index, _ in batch]
-        assert seen == list(range(20))
-    finally:
-        pool.close()
+    assert _held_behind_blocker(start_method, tasks, fifo, blocker=9, pause=pause) == [9]
 
 
 def test_results_pickle_with_protocol_3_unless_large_or_only_newer_protocols_take_them() -> None:
