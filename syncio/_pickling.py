@@ -100,11 +100,11 @@ def unpickle_task(payload: bytes | bytearray, index: int) -> Call:
 def encode_outcome(index: int, ok: bool, value: object) -> tuple[int, bytes]:
     """Worker side: the frame kind and payload for the outcome of the task at ``index``."""
     if ok:
-        if getsizeof(value) <= MAX_RECORD:
-            try:
+        try:
+            if getsizeof(value) <= MAX_RECORD:
                 return RESULT, pickle.dumps(value, RESULT_PROTOCOL)  # not _dumps(): once per task
-            except BaseException:
-                pass
+        except BaseException:  # even __sizeof__ may raise: the newest protocol has the last word
+            pass
         try:
             return RESULT, pickle.dumps(value, _PROTOCOL)
         except BaseException as exc:

@@ -313,3 +313,17 @@ def shared_pair(n: int) -> tuple[str, str]:
 def pickle_buffer(data: bytes) -> pickle.PickleBuffer:
     """A result only pickle protocol 5 can pickle; it unpickles as a bytearray."""
     return pickle.PickleBuffer(bytearray(data))
+
+
+class NoSize:
+    """A result whose ``__sizeof__`` raises (sys.getsizeof then raises too)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __sizeof__(self) -> int:
+        raise RuntimeError("no size")
+
+
+def no_size(value: int) -> NoSize:
+    return NoSize(value)

@@ -269,3 +269,11 @@ def test_results_pickle_with_protocol_3_unless_large_or_only_newer_protocols_tak
     assert encode_outcome(0, True, (1, "two", [3.0]))[1][:2] == b"\x80\x03"
     assert encode_outcome(0, True, bytearray(MAX_RECORD + 1))[1][:2] == bytes([0x80, pickle.HIGHEST_PROTOCOL])
     assert encode_outcome(0, True, pickle.PickleBuffer(b"x"))[1][:2] == bytes([0x80, pickle.HIGHEST_PROTOCOL])
+
+
+def test_a_result_whose_size_cannot_be_taken_still_arrives(pgather: Gather) -> None:
+    results = pgather(create_task(taskfuncs.no_size)(7), create_task(hello)(1))
+    first = results["task_1"]
+    assert isinstance(first, taskfuncs.NoSize)
+    assert first.value == 7
+    assert results["task_2"] == hello(1)
