@@ -17,7 +17,7 @@ if TYPE_CHECKING:
         def run(self) -> T_co: ...
 
 
-__all__ = ["KEY_FORMAT", "Call", "TaskReturnException", "key_of", "run_task", "timed_out"]
+__all__ = ["Call", "TaskReturnException", "key_of", "keys", "run_task", "timed_out"]
 
 T = TypeVar("T")
 
@@ -97,12 +97,18 @@ def run_task(task: Runnable[T]) -> Union[tuple[Literal[True], T], tuple[Literal[
         return False, TaskReturnException(exc)
 
 
-KEY_FORMAT = "task_{}"  # of the 1-based position
+_KEY_PREFIX = "task_"  # then the 1-based position
 
 
 def key_of(index: int) -> str:
     """The output key of the task at 0-based ``index``: ``task_1`` for the first."""
-    return KEY_FORMAT.format(index + 1)
+    return f"{_KEY_PREFIX}{index + 1}"
+
+
+def keys(count: int) -> list[str]:
+    """The output keys of ``count`` tasks, in order (as ``key_of`` makes them, in bulk)."""
+    prefix = _KEY_PREFIX
+    return [f"{prefix}{position}" for position in range(1, count + 1)]
 
 
 def timed_out(index: int, started: bool) -> TaskReturnException:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, cast
 
-from ._outcome import KEY_FORMAT, key_of
+from ._outcome import key_of, keys
 from ._task import Task
 
 __all__ = ["TaskOutput", "build_output"]
@@ -104,6 +104,6 @@ def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> T
     Built once the work is done (and forked workers are gone), so that the weak
     references to the tasks are not copied into every worker's memory.
     """
-    output = TaskOutput(zip(map(KEY_FORMAT.format, range(1, len(values) + 1)), values))
+    output = TaskOutput(zip(keys(len(values)), values))
     output._index(tasks)  # pyright: ignore[reportPrivateUsage]
     return output
