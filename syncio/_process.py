@@ -58,7 +58,7 @@ from ._outcome import TaskReturnException, key_of, timed_out
 from ._pickling import decode_outcome, decode_spilled, pickle_task
 from ._progress import Outcomes
 from ._results import FLUSH, LENGTH, take
-from ._status import StatusBoard
+from ._status import AREA, StatusBoard
 from ._task import Task
 from ._worker import IDLE, PHASES, RUN_COUNT, worker_main
 
@@ -85,6 +85,7 @@ class _Worker:
         "process",
         "reader",
         "ready",
+        "record_size",
         "released",
         "seat",
         "sentinel",
@@ -151,6 +152,7 @@ class _Worker:
         self.sentinel: int = self.process.sentinel
         self.outstanding: deque[int] = deque()
         self.batch = 0  # how many tasks the last batch sent had
+        self.record_size = 0.0  # bytes per outcome record in its last report (0: none yet)
         self.seat = seat
         self.consumed = 0  # how far the parent has read the worker's result area
         self.released = 0  # how far the worker has been told it has been read
@@ -373,15 +375,14 @@ class WorkerPool:
 
     # -- events -------------------------------------------------------------------
 
-    def _dispatch(self, worker: _Worker, done: int = 0, early: bool = False) -> None:
-        """Give a worker its next batch of tasks once all but ``done`` of its tasks are reported.
+    def _dispatch(self, worker: _Worker, early: bool = False) -> None:
+        """Give a worker its next batch of tasks once it has reported all it had.
 
         With ``early`` (its tasks are quick), once it has at most one batch's worth
         left: it then does not sit idle for the time a report and a new batch take to
         cross the pipes, a wait as long as many quick tasks.
         """
-        left = len(worker.outstanding) - done
-        if left > (worker.batch if early else 0) or not self.todo or worker.stopping:
+        if len(worker.outstanding) > (worker.batch if early else 0) or not self.todo or worker.stopping:
             return
         if not worker.outstanding:
             # Idle: clear the last call's "task in hand", which a new call's task of the
@@ -396,6 +397,11 @@ class WorkerPool:
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
         size = max(1, len(self.todo) // (2 * len(self.workers)))
+        if worker.record_size:
+            # No more than a quarter of its result area's worth: with a batch running, one
+            # queued and reports not yet read, outcomes still find room there rather
+            # than taking the slower way through the pipe.
+            size = min(size, max(1, int(AREA / 4 / worker.record_size)))
         worker.batch = min(size, len(self.todo))
         if self.inherited is self.tasks:
             self._dispatch_inherited(worker, size)
@@ -472,10 +478,12 @@ class WorkerPool:
                 # Timed by the worker: a parent slow to read its reports cannot make
                 # slow tasks look quick.
                 quick = seconds < count * _QUICK_TASK
-                if dispatch:
-                    # First: it starts its next batch while this loop reads the records.
-                    self._dispatch(worker, done=count, early=quick)
+                if count:
+                    worker.record_size = (end - worker.consumed) / count
                 self._take(worker, end, count, joinable)
+                if dispatch:
+                    # After the take: the batch carries the space just read as released.
+                    self._dispatch(worker, early=quick)
             elif kind in (RESULT, FAILURE):
                 worker.outstanding.popleft()
                 self._finish(slot, decode_outcome(kind, payload, slot))

@@ -25,6 +25,7 @@ import taskfuncs
 from conftest import Gather, Snapshot
 from taskfuncs import hello, make_bytes
 
+import syncio._process
 from syncio import Runner, Task, TaskReturnException, TaskTimeoutError, WorkerDiedError, as_completed, create_task
 from syncio._pickling import MAX_RECORD, encode_outcome
 from syncio._process import WorkerPool
@@ -277,3 +278,21 @@ def test_a_result_whose_size_cannot_be_taken_still_arrives(pgather: Gather) -> N
     assert isinstance(first, taskfuncs.NoSize)
     assert first.value == 7
     assert results["task_2"] == hello(1)
+
+
+def test_batches_after_the_first_fit_the_result_area(pgather: Gather, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 4 MiB of 1 KiB results on one worker. The first batch (half the tasks) cannot be
+    # sized by its results, and most of it overflows into the pipe; later batches are
+    # cut to a quarter of the area's worth, so their results go through the area.
+    through_pipe: list[int] = []
+    decode = getattr(syncio._process, "decode_outcome")  # noqa: B009 - not exported
+
+    def counting(kind: int, payload: bytes | bytearray, index: int) -> object:
+        through_pipe.append(index)
+        return decode(kind, payload, index)
+
+    monkeypatch.setattr(syncio._process, "decode_outcome", counting)
+    count = 4 * AREA // 1024
+    results = pgather(*[create_task(make_bytes)(1024, i % 251) for i in range(count)], max_workers=1)
+    assert [len(value) for value in results] == [1024] * count
+    assert max(through_pipe) < count // 2  # none of the second half
