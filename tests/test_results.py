@@ -283,7 +283,10 @@ def test_a_result_whose_size_cannot_be_taken_still_arrives(pgather: Gather) -> N
 def test_batches_after_the_first_fit_the_result_area(pgather: Gather, monkeypatch: pytest.MonkeyPatch) -> None:
     # 4 MiB of 1 KiB results on one worker. The first batch (half the tasks) cannot be
     # sized by its results, and most of it overflows into the pipe; later batches are
-    # cut to a quarter of the area's worth, so their results go through the area.
+    # cut to a quarter of the area's worth, so their results go through the area. The
+    # second batch may still overflow in part (it goes out with only what the first
+    # report covered released), but by no more than its size: ~250 results here, where
+    # batches sized by the task count alone sent ~1,000 of the second half by the pipe.
     through_pipe: list[int] = []
     decode = getattr(syncio._process, "decode_outcome")  # noqa: B009 - not exported
 
@@ -295,4 +298,4 @@ def test_batches_after_the_first_fit_the_result_area(pgather: Gather, monkeypatc
     count = 4 * AREA // 1024
     results = pgather(*[create_task(make_bytes)(1024, i % 251) for i in range(count)], max_workers=1)
     assert [len(value) for value in results] == [1024] * count
-    assert max(through_pipe) < count // 2  # none of the second half
+    assert len([index for index in through_pipe if index >= count // 2]) < count // 8
