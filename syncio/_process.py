@@ -71,6 +71,9 @@ _TERMINATE_GRACE = 0.5  # seconds a worker gets to exit after SIGTERM before SIG
 # still runs the last one; slower tasks gain nothing from it, and tasks queued behind
 # a long one could not go to a worker that becomes free.
 _QUICK_TASK = 0.001  # seconds
+# ... and batches of at least this much of its work: near the end of many quick tasks,
+# smaller ones would balance nothing and cost a round trip each.
+_QUICK_BATCH = 0.0005  # seconds
 
 
 class _Worker:
@@ -90,6 +93,7 @@ class _Worker:
         "seat",
         "sentinel",
         "stopping",
+        "task_seconds",
         "writer",
     )
 
@@ -153,6 +157,7 @@ class _Worker:
         self.outstanding: deque[int] = deque()
         self.batch = 0  # how many tasks the last batch sent had
         self.record_size = 0.0  # bytes per outcome record in its last report (0: none yet)
+        self.task_seconds = 0.0  # seconds per task in its last report (timed by the worker)
         self.seat = seat
         self.consumed = 0  # how far the parent has read the worker's result area
         self.released = 0  # how far the worker has been told it has been read
@@ -397,6 +402,8 @@ class WorkerPool:
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
         size = max(1, len(self.todo) // (2 * len(self.workers)))
+        if early and worker.task_seconds:
+            size = max(size, int(_QUICK_BATCH / worker.task_seconds))
         if worker.record_size:
             # No more than a quarter of its result area's worth: with a batch running, one
             # queued and reports not yet read, outcomes still find room there rather
@@ -480,6 +487,7 @@ class WorkerPool:
                 quick = seconds < count * _QUICK_TASK
                 if count:
                     worker.record_size = (end - worker.consumed) / count
+                    worker.task_seconds = seconds / count
                 self._take(worker, end, count, joinable)
                 if dispatch:
                     # After the take: the batch carries the space just read as released.

@@ -19,12 +19,14 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import taskfuncs
 from conftest import Gather, Snapshot
 from taskfuncs import hello, make_bytes
 
+import syncio
 import syncio._process
 from syncio import Runner, Task, TaskReturnException, TaskTimeoutError, WorkerDiedError, as_completed, create_task
 from syncio._pickling import MAX_RECORD, encode_outcome
@@ -299,3 +301,23 @@ def test_batches_after_the_first_fit_the_result_area(pgather: Gather, monkeypatc
     results = pgather(*[create_task(make_bytes)(1024, i % 251) for i in range(count)], max_workers=1)
     assert [len(value) for value in results] == [1024] * count
     assert len([index for index in through_pipe if index >= count // 2]) < count // 8
+
+
+def test_quick_tasks_are_not_cut_into_ever_smaller_batches(start_method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once a worker has reported quick tasks, a batch holds at least _QUICK_BATCH seconds
+    # of them: with an hour of it, the batch after the first takes everything left,
+    # where halving batches would have sent 100, 50, 25 ... 1.
+    monkeypatch.setattr(syncio._process, "_QUICK_BATCH", 3600.0)
+    sizes: list[int] = []
+    for name in ("_dispatch_inherited", "_dispatch_pickled"):
+        original = getattr(WorkerPool, name)
+
+        def recording(pool: WorkerPool, worker: Any, size: int, original: Any = original) -> None:
+            before = len(worker.outstanding)
+            original(pool, worker, size)
+            sizes.append(len(worker.outstanding) - before)
+
+        monkeypatch.setattr(WorkerPool, name, recording)
+    results = syncio.gather(*[create_task(hello)(i) for i in range(400)], mp_context=start_method, max_workers=1)
+    assert list(results) == [hello(i) for i in range(400)]
+    assert sizes == [200, 200]
