@@ -385,7 +385,8 @@ class WorkerPool:
 
         With ``early`` (its tasks are quick), once it has at most one batch's worth
         left: it then does not sit idle for the time a report and a new batch take to
-        cross the pipes, a wait as long as many quick tasks.
+        cross the pipes, a wait as long as many quick tasks; and the batch holds at
+        least ``_QUICK_BATCH`` of its work.
         """
         if len(worker.outstanding) > (worker.batch if early else 0) or not self.todo or worker.stopping:
             return
