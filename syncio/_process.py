@@ -483,16 +483,15 @@ class WorkerPool:
         for slot, kind, payload in frames:
             if kind == FLUSHED:
                 end, count, joinable, seconds = FLUSH.unpack(payload)
-                # Timed by the worker: a parent slow to read its reports cannot make
-                # slow tasks look quick.
-                quick = seconds < count * _QUICK_TASK
                 if count:
                     worker.record_size = (end - worker.consumed) / count
+                    # Timed by the worker: a parent slow to read its reports cannot make
+                    # slow tasks look quick.
                     worker.task_seconds = seconds / count
                 self._take(worker, end, count, joinable)
                 if dispatch:
                     # After the take: the batch carries the space just read as released.
-                    self._dispatch(worker, early=quick)
+                    self._dispatch(worker, early=worker.task_seconds < _QUICK_TASK)
             elif kind in (RESULT, FAILURE):
                 worker.outstanding.popleft()
                 self._finish(slot, decode_outcome(kind, payload, slot))

@@ -96,7 +96,7 @@ class ResultLog:
         self.end = 0  # committed length
         self._limit = AREA  # the area up to this length may be written
         self._count = 0  # records not reported yet
-        self._joinable = True  # ... and they can be unpickled together
+        self._joinable = True  # ... and all are protocol-3 results (take checks the rest)
         self._last = 0.0  # when the last record was committed, or work last arrived
         self._since = 0.0  # when the task of the oldest unreported record started
         self.eager = False  # report each record at once (the caller watches outcomes arrive)
@@ -153,8 +153,9 @@ class ResultLog:
             return False
         if skip >= _HEADER:
             _pack(self._area, at, _BININT, _WRAP, _POP, _BININT, 0)
-        self.end = end + skip  # the marker needs no commit: the next record's commits it
-        self._joinable = False
+        # The marker needs no commit: the next record's commits it. Records on both sides
+        # of the area's end are not joinable, which the parent sees from their lengths.
+        self.end = end + skip
         return True
 
     def flush(self) -> None:

@@ -123,6 +123,10 @@ def worker_main(
     reader = BlockingReader(task_conn.fileno())
     log = ResultLog(memory, send)
 
+    def deliver(slot: int, kind: int, payload: bytes) -> None:
+        if not log.put(slot, kind, payload):
+            send_otherwise(slot, kind, payload)
+
     def send_otherwise(slot: int, kind: int, payload: bytes) -> None:
         """An outcome the result area did not take: through the pipe, or a shared memory file."""
         from ._spill import THRESHOLD, spill  # here: most workers never need it
@@ -135,7 +139,6 @@ def worker_main(
 
     def run(first: int, tasks: Iterable[Runnable[object]]) -> None:
         """Run ``tasks``, the first being the task at position ``first``, one after the other."""
-        put = log.put
         for slot, task in enumerate(tasks, first):
             in_hand = (slot + 1) << 3
             words[status] = in_hand | RUNNING
@@ -146,8 +149,7 @@ def worker_main(
             kind, payload = encode_outcome(slot, ok, value)
             del value
             words[status] = in_hand | SENDING
-            if not put(slot, kind, payload):
-                send_otherwise(slot, kind, payload)
+            deliver(slot, kind, payload)
             # No "idle" mark after this: once the outcome is committed, the parent moves
             # on to the next task, and a slot other than that one means "not started".
             if forwarder is not None:
@@ -158,9 +160,7 @@ def worker_main(
         try:
             task = unpickle_task(payload, slot)
         except TaskUnpicklingError as exc:
-            kind, outcome = encode_outcome(slot, False, TaskReturnException(exc))
-            if not log.put(slot, kind, outcome):
-                send_otherwise(slot, kind, outcome)
+            deliver(slot, *encode_outcome(slot, False, TaskReturnException(exc)))
             return
         run(slot, (task,))
 
