@@ -36,6 +36,9 @@ _PROTOCOL = pickle.HIGHEST_PROTOCOL
 # protocol 3 pickles a bytearray or an array through a bytes copy of its data.
 RESULT_PROTOCOL = 3
 MAX_RECORD = 64 << 10  # larger outcomes never go into a result area (see _results.py)
+# Types protocol 3 pickles as well as any, whatever their size: their size is not
+# asked (getsizeof costs a method call per result).
+_PLAIN_TYPES = frozenset((int, float, bool, complex, type(None)))
 
 
 def _dumps(obj: object) -> bytes:
@@ -101,7 +104,7 @@ def encode_outcome(index: int, ok: bool, value: object) -> tuple[int, bytes]:
     """Worker side: the frame kind and payload for the outcome of the task at ``index``."""
     if ok:
         try:
-            if getsizeof(value) <= MAX_RECORD:
+            if type(value) in _PLAIN_TYPES or getsizeof(value) <= MAX_RECORD:
                 return RESULT, pickle.dumps(value, RESULT_PROTOCOL)  # not _dumps(): once per task
         except BaseException:  # even __sizeof__ may raise: the newest protocol has the last word
             pass

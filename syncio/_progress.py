@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Generator, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Generator, List, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     from tqdm import tqdm
 
 from ._outcome import key_of
+from ._output import TaskOutput, build_output
+from ._task import Task
 
 __all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed", "watched"]
 
@@ -58,28 +60,35 @@ def _reporter(progress: Progress, total: int) -> tuple[Optional[ProgressCallback
     return progress, lambda: None
 
 
-def collect(outcomes: Outcomes, total: int, progress: Progress) -> list[object]:
-    """Gather streamed ``(position, outcome)`` pairs into a list by position, reporting progress.
+def collect(tasks: Sequence[Task[[], object]], outcomes: Outcomes, progress: Progress) -> TaskOutput[Any]:
+    """The :class:`TaskOutput` of ``tasks`` from their streamed ``(position, outcome)`` pairs, reporting progress.
 
-    An exception raised by the progress callback propagates, which stops the gather.
+    The output is built as soon as the last outcome is in, before ``outcomes`` winds
+    its pool down: a one-shot pool's workers exit meanwhile. An exception raised by the
+    progress callback propagates, which stops the gather.
     """
+    total = len(tasks)
     report, finish = _reporter(progress, total)
     results: list[object] = [_MISSING] * total
-    done = 0
+    left, done = total, 0
+    output: Optional[TaskOutput[Any]] = None
     try:
         for batch in outcomes:
             if report is None:
                 for index, value in batch:
                     results[index] = value
-                continue
-            for index, value in batch:
-                results[index] = value
-                done += 1
-                report(key_of(index), done, total)
+            else:
+                for index, value in batch:
+                    results[index] = value
+                    done += 1
+                    report(key_of(index), done, total)
+            left -= len(batch)
+            if not left:
+                output = build_output(tasks, results)
     finally:
         finish()
         outcomes.close()  # at once, also when a callback raised: stops the workers
-    return results
+    return build_output(tasks, results) if output is None else output
 
 
 def keyed(outcomes: Outcomes) -> Generator[tuple[str, object], None, None]:

@@ -8,7 +8,10 @@ from typing import cast
 import pytest
 from taskfuncs import add, hello
 
-from syncio import TaskOutput, TaskReturnException, create_task, is_exception, thread_gather
+import syncio._output
+import syncio._progress
+from syncio import Task, TaskOutput, TaskReturnException, create_task, is_exception, thread_gather
+from syncio._progress import Outcomes, collect
 
 
 def _failure(message: str) -> TaskReturnException:
@@ -106,3 +109,25 @@ def test_print_exception_defaults_to_stderr(capsys: pytest.CaptureFixture[str]) 
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "ValueError: to stderr" in captured.err
+
+
+def test_output_is_built_before_the_stream_winds_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A one-shot pool's workers exit while the output is built: collect must not first
+    # wait for the stream (whose end joins them) to finish.
+    events: list[str] = []
+
+    def stream() -> Outcomes:
+        yield [(1, "second")]
+        yield [(0, "first")]
+        events.append("stream ended")
+
+    def build(tasks: object, values: list[object]) -> TaskOutput[object]:
+        events.append(f"built {values}")
+        return real_build(cast("list[Task[[], object]]", tasks), values)
+
+    real_build = syncio._output.build_output
+    monkeypatch.setattr(syncio._progress, "build_output", build)
+    tasks = [create_task(hello)(1), create_task(hello)(2)]
+    results = collect(tasks, stream(), None)
+    assert events == ["built ['first', 'second']", "stream ended"]
+    assert list(results) == ["first", "second"]

@@ -270,6 +270,8 @@ def test_results_pickle_with_protocol_3_unless_large_or_only_newer_protocols_tak
     # Protocol 3 makes small results joinable; a large buffer is pickled with the newest
     # protocol, which does not copy its data into a bytes object first.
     assert encode_outcome(0, True, (1, "two", [3.0]))[1][:2] == b"\x80\x03"
+    # Numbers and None: protocol 3 whatever their size (no newer protocol does better).
+    assert encode_outcome(0, True, 10**200_000)[1][:2] == b"\x80\x03"
     assert encode_outcome(0, True, bytearray(MAX_RECORD + 1))[1][:2] == bytes([0x80, pickle.HIGHEST_PROTOCOL])
     assert encode_outcome(0, True, pickle.PickleBuffer(b"x"))[1][:2] == bytes([0x80, pickle.HIGHEST_PROTOCOL])
 
