@@ -81,6 +81,7 @@ class ResultLog:
         "_joinable",
         "_last",
         "_limit",
+        "_otherwise",
         "_send",
         "_since",
         "_words",
@@ -88,11 +89,12 @@ class ResultLog:
         "end",
     )
 
-    def __init__(self, memory: SeatMemory, send: Send) -> None:
+    def __init__(self, memory: SeatMemory, send: Send, otherwise: Callable[[int, int, bytes], None]) -> None:
         self._area = memory.area
         self._words = memory.words
         self._index = memory.base + 1  # the committed-length word
         self._send = send
+        self._otherwise = otherwise  # what to do with an outcome the area does not take
         self.end = 0  # committed length
         self._limit = AREA  # the area up to this length may be written
         self._count = 0  # records not reported yet
@@ -110,11 +112,11 @@ class ResultLog:
         """Note that work arrived now (the next task starts about now)."""
         self._last = time.monotonic()
 
-    def put(self, slot: int, kind: int, payload: bytes) -> bool:
+    def put(self, slot: int, kind: int, payload: bytes) -> None:
         """Record an outcome, reporting the records if due.
 
-        Returns False, having reported every earlier record, when the outcome is too
-        large or the area is full: the caller then sends it through the pipe.
+        An outcome too large for the area, or when the area is full, goes to the
+        ``otherwise`` given at creation instead, once every earlier record is reported.
         """
         size = len(payload)
         end = self.end
@@ -123,7 +125,8 @@ class ResultLog:
         if stop > AREA or end + _HEADER + size > self._limit or size > MAX_RECORD:
             if stop <= AREA or not self._go_round(end, at, size):
                 self.flush()
-                return False
+                self._otherwise(slot, kind, payload)
+                return
             end = self.end
             at = 0
             stop = _HEADER + size
@@ -144,7 +147,6 @@ class ResultLog:
         self._last = now
         if self.eager or now - self._since >= FLUSH_AFTER:
             self.flush()
-        return True
 
     def _go_round(self, end: int, at: int, size: int) -> bool:
         """Continue at the area's start if the record fits there; False if it cannot be put."""

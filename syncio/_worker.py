@@ -121,11 +121,6 @@ def worker_main(
     words, status = memory.words, memory.base
     send, forwarder = _prepare(result_conn.fileno(), lifeline.fileno(), log_levels)
     reader = BlockingReader(task_conn.fileno())
-    log = ResultLog(memory, send)
-
-    def deliver(slot: int, kind: int, payload: bytes) -> None:
-        if not log.put(slot, kind, payload):
-            send_otherwise(slot, kind, payload)
 
     def send_otherwise(slot: int, kind: int, payload: bytes) -> None:
         """An outcome the result area did not take: through the pipe, or a shared memory file."""
@@ -136,6 +131,9 @@ def worker_main(
             send(slot, kind, payload)
         else:
             send(slot, SPILLED, path)
+
+    log = ResultLog(memory, send, send_otherwise)
+    put = log.put
 
     def run(first: int, tasks: Iterable[Runnable[object]]) -> None:
         """Run ``tasks``, the first being the task at position ``first``, one after the other."""
@@ -149,7 +147,7 @@ def worker_main(
             kind, payload = encode_outcome(slot, ok, value)
             del value
             words[status] = in_hand | SENDING
-            deliver(slot, kind, payload)
+            put(slot, kind, payload)
             # No "idle" mark after this: once the outcome is committed, the parent moves
             # on to the next task, and a slot other than that one means "not started".
             if forwarder is not None:
@@ -160,7 +158,7 @@ def worker_main(
         try:
             task = unpickle_task(payload, slot)
         except TaskUnpicklingError as exc:
-            deliver(slot, *encode_outcome(slot, False, TaskReturnException(exc)))
+            put(slot, *encode_outcome(slot, False, TaskReturnException(exc)))
             return
         run(slot, (task,))
 
