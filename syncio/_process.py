@@ -74,6 +74,10 @@ _QUICK_TASK = 0.001  # seconds
 # ... and batches of at least this much of its work: near the end of many quick tasks,
 # smaller ones would balance nothing and cost a round trip each.
 _QUICK_BATCH = 0.0005  # seconds
+# Workers that may die while starting, one after the other, before the pool gives up
+# on the tasks left: one killed from outside is replaced, but a main module that
+# fails to import would make every new worker die the same way.
+_START_ATTEMPTS = 3
 
 
 class _Worker:
@@ -221,6 +225,7 @@ class WorkerPool:
         self.status = StatusBoard(max_workers)
         remember_parent_fd(self.status.transport.fileno())
         self.started = 0
+        self.failed_starts = 0  # workers that died while starting since one last did not
         self.selector = selectors.DefaultSelector()
         remember_parent_fd(self.selector.fileno())
         spill.remove_orphans()
@@ -502,6 +507,7 @@ class WorkerPool:
                 replay(payload)
             elif kind == READY:
                 worker.ready = True
+                self.failed_starts = 0
         if eof:
             self.selector.unregister(worker.reader.fd)
         elif dispatch and not worker.outstanding:
@@ -557,9 +563,14 @@ class WorkerPool:
         how = f"worker process {pid} {describe_exit(exitcode)}"
         logger.debug("%s with %d task(s) outstanding", how, len(worker.outstanding))
         if not worker.ready:
-            self._fail_start_up(worker, how, pid, exitcode)
-            return
-        if worker.outstanding:
+            self.failed_starts += 1
+            if self.failed_starts >= _START_ATTEMPTS:
+                self._fail_start_up(worker, how, pid, exitcode)
+                return
+            # It never read a task: they all go to a new worker.
+            self.todo.extendleft(reversed(worker.outstanding))
+            worker.outstanding.clear()
+        elif worker.outstanding:
             index = worker.outstanding.popleft()
             if in_hand == index and phase != IDLE:
                 message = f"{key_of(index)} ({self.tasks[index]!r}) was lost: {how} {PHASES[phase]}"
@@ -579,10 +590,10 @@ class WorkerPool:
             self._dispatch(self._start_worker())
 
     def _fail_start_up(self, worker: _Worker, how: str, pid: Optional[int], exitcode: Optional[int]) -> None:
-        # It never got as far as reading a task: every worker started the same way
+        # Workers keep dying before they read a task: every worker started the same way
         # would die the same way, so fail what is left instead of retrying forever.
         hint = ""
-        if self.method != "fork":
+        if self.method != "fork" and exitcode is not None and exitcode > 0:  # it raised, not killed
             hint = (
                 f"; under the {self.method!r} start method the worker imports the main "
                 "module again: guard the script's entry point with "
@@ -592,7 +603,7 @@ class WorkerPool:
         worker.outstanding.clear()
         self.todo.clear()
         for index in pending:
-            message = f"{key_of(index)} did not run: {how} while starting{hint}"
+            message = f"{key_of(index)} did not run: {how} while starting ({_START_ATTEMPTS} workers in a row did){hint}"
             self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
 
     def _finish(self, index: int, value: object) -> None:

@@ -22,6 +22,7 @@ import taskfuncs
 from conftest import Gather, Snapshot, run_script, script_env, spilled_files
 from taskfuncs import Trap, add, hello
 
+import syncio._process
 from syncio import (
     RemoteError,
     Task,
@@ -105,6 +106,28 @@ def test_worker_killed_from_outside(pgather: Gather, fifo: Path, signum: int, na
     assert error.signal_name == name
     assert str(error).endswith(f"killed by {name} (exit code {-signum}) while running it")
     assert list(results)[1:] == [0, 2, 4, 6, 8]
+
+
+def test_a_worker_killed_while_starting_is_replaced(pgather: Gather, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Killed before it read a task (as the OOM killer might): its tasks never ran, so a
+    # new worker runs them. Only workers dying while starting again and again would
+    # mean that none can start (see test_worker_start_up_failure_is_reported_not_hung).
+    killed: list[int] = []
+    start = syncio._process.WorkerPool._start_worker
+
+    def start_then_kill_the_first(pool: syncio._process.WorkerPool) -> Any:
+        worker = start(pool)
+        if not killed:
+            pid = worker.process.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        return worker
+
+    monkeypatch.setattr(syncio._process.WorkerPool, "_start_worker", start_then_kill_the_first)
+    results = pgather(*[create_task(add)(i, 1) for i in range(20)], max_workers=4)
+    assert killed
+    assert list(results) == list(range(1, 21))
 
 
 def test_memory_error_under_a_limit_stays_in_its_slot(pgather: Gather) -> None:
