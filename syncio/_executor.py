@@ -25,14 +25,13 @@ from __future__ import annotations
 import concurrent.futures
 import pickle
 import threading
-import time
 import uuid
 from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
 from typing import Any, Collection, Optional, Sequence, overload
 
 from ._compat import Never
 from ._errors import TaskPicklingError, TaskTimeoutError, WorkerDiedError
-from ._options import check_tasks, deadline_after
+from ._options import check_tasks, deadline_after, time_left
 from ._outcome import TaskReturnException, key_of, run_task
 from ._output import TaskOutput, build_output
 from ._pickling import (
@@ -156,8 +155,9 @@ class _Countdown:
             if self._left == 0:
                 self._all_done.set()
 
-    def wait(self, timeout: Optional[float]) -> None:
-        self._all_done.wait(timeout)
+    def wait(self, timeout: Optional[float]) -> bool:
+        """Wait at most ``timeout`` seconds; True once every future is done."""
+        return self._all_done.wait(timeout)
 
 
 def _collect(future: Future[Any], index: int, task: Task[[], object], in_process: bool) -> object:
@@ -188,7 +188,9 @@ def _wait(futures: Collection[Future[Any]], deadline: Optional[float]) -> None:
     countdown = _Countdown(len(futures))
     for future in futures:
         future.add_done_callback(countdown)  # runs at once if already done
-    countdown.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    while not countdown.wait(time_left(deadline)):
+        if not time_left(deadline):
+            return  # the deadline passed
 
 
 def _expire(futures: dict[Future[Any], int], results: list[object]) -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "deadline_after",
     "default_process_workers",
     "resolve_context",
+    "time_left",
 ]
 
 DEFAULT_THREAD_WORKERS = 256
@@ -78,4 +79,19 @@ def deadline_after(timeout: object) -> Optional[float]:
         raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
     if math.isnan(timeout) or timeout < 0:
         raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout}")
+    if timeout == math.inf:
+        return None
     return time.monotonic() + timeout
+
+
+# The longest single wait: select() and lock waits reject timeouts past about 24.8
+# days, so a deadline further off is waited for in steps.
+_MAX_WAIT = 86400.0  # seconds
+
+
+def time_left(deadline: Optional[float]) -> Optional[float]:
+    """How long to wait for now: None without a deadline, else the seconds left (0 once
+    it passed), at most ``_MAX_WAIT``; the caller waits again while the deadline is ahead."""
+    if deadline is None:
+        return None
+    return min(max(0.0, deadline - time.monotonic()), _MAX_WAIT)

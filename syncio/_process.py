@@ -54,6 +54,7 @@ from ._channel import (
 )
 from ._errors import TaskPicklingError, WorkerDiedError, describe_exit
 from ._logs import capture_levels, replay
+from ._options import time_left
 from ._outcome import TaskReturnException, key_of, timed_out
 from ._pickling import decode_outcome, decode_spilled, pickle_task
 from ._progress import Outcomes
@@ -270,11 +271,10 @@ class WorkerPool:
                     yield batch
                 if not self.remaining:
                     break
-                timeout = None if deadline is None else deadline - time.monotonic()
-                if timeout is not None and timeout <= 0:
+                if self._past(deadline):
                     self._expire()
                 else:
-                    self._wait(timeout)
+                    self._wait(time_left(deadline))
         except BaseException:
             for worker in self.workers:
                 worker.doomed = worker.doomed or bool(worker.outstanding or worker.writer.pending)
@@ -603,7 +603,9 @@ class WorkerPool:
         worker.outstanding.clear()
         self.todo.clear()
         for index in pending:
-            message = f"{key_of(index)} did not run: {how} while starting ({_START_ATTEMPTS} workers in a row did){hint}"
+            message = (
+                f"{key_of(index)} did not run: {how} while starting ({_START_ATTEMPTS} workers in a row did){hint}"
+            )
             self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
 
     def _finish(self, index: int, value: object) -> None:

@@ -7,6 +7,7 @@ import time
 from queue import Empty, SimpleQueue
 from typing import Optional, Sequence
 
+from ._options import time_left
 from ._outcome import run_task, timed_out
 from ._progress import Outcomes
 from ._task import Task
@@ -94,9 +95,10 @@ class ThreadPool:
         unfinished = set(range(len(tasks)))
         try:
             while unfinished:
-                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                item = _get(call.done, timeout)
+                item = _get(call.done, time_left(deadline))
                 if item is None:
+                    if time_left(deadline):
+                        continue  # a deadline further off than one wait
                     break
                 batch = [item, *_drain(call.done)]  # and whatever else is ready
                 unfinished.difference_update(slot for slot, _ in batch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copyreg
 import importlib
+import math
 import multiprocessing
 import re
 import subprocess
@@ -28,6 +29,7 @@ from conftest import START_METHODS
 from taskfuncs import add, hello
 from typing_extensions import Never, assert_type
 
+import syncio._options
 from syncio import (
     TaskOutput,
     TaskPicklingError,
@@ -212,6 +214,13 @@ def test_a_dead_worker_fails_only_its_own_slot(executor: Executor, kind: str, tm
     assert type(cause).__name__ == expected
     assert expected in str(died)
     assert expected in _failure(results["task_2"]).traceback
+
+
+@pytest.mark.parametrize("timeout", [30 * 86400.0, math.inf])
+def test_a_deadline_far_off_is_no_error(executor: Executor, timeout: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(syncio._options, "_MAX_WAIT", 0.01)  # and waited for in steps
+    results = executor_gather(executor, create_task(time.sleep)(0.3), create_task(add)(2, 2), timeout=timeout)
+    assert list(results) == [None, 4]
 
 
 def test_timeout_keeps_finished_results_and_times_out_the_rest(executor: Executor, kind: str, tmp_path: Path) -> None:

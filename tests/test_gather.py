@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,6 +15,7 @@ import taskfuncs
 from conftest import Gather, Snapshot
 from taskfuncs import CustomError, add, hello
 
+import syncio._options
 from syncio import TaskOutput, TaskReturnException, TaskTimeoutError, create_task, gather, thread_gather
 
 
@@ -142,6 +145,21 @@ def test_thread_gather_runs_tasks_concurrently() -> None:
     barrier = threading.Barrier(20, timeout=30)
     results = thread_gather(*[create_task(barrier.wait)() for _ in range(20)])
     assert sorted(cast("list[int]", list(results))) == list(range(20))  # every party arrived: all ran at once
+
+
+@pytest.mark.parametrize("timeout", [30 * 86400.0, 1e12, math.inf])
+def test_a_deadline_far_off_is_no_error(any_gather: Gather, timeout: float) -> None:
+    # A single wait longer than ~24.8 days overflows select() and lock waits.
+    results = any_gather(create_task(add)(1, 1), create_task(add)(2, 2), timeout=timeout)
+    assert list(results) == [2, 4]
+
+
+def test_a_deadline_further_off_than_one_wait_is_waited_for_in_steps(
+    any_gather: Gather, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(syncio._options, "_MAX_WAIT", 0.01)  # each wait ends long before the task does
+    results = any_gather(create_task(time.sleep)(0.3), create_task(add)(2, 2), timeout=60)
+    assert list(results) == [None, 4]
 
 
 def test_a_zero_timeout_starts_nothing(any_gather: Gather) -> None:
