@@ -226,6 +226,7 @@ class WorkerPool:
         self.status = StatusBoard(max_workers)
         remember_parent_fd(self.status.transport.fileno())
         self.started = 0
+        self.closed = False
         self.failed_starts = 0  # workers that died while starting since one last did not
         self.selector = selectors.DefaultSelector()
         remember_parent_fd(self.selector.fileno())
@@ -269,6 +270,8 @@ class WorkerPool:
                 if self.finished:
                     batch, self.finished = self.finished, []
                     yield batch
+                    if self.closed and self.remaining:  # by the caller between two batches
+                        raise RuntimeError("the worker pool was closed while this call was running")
                 if not self.remaining:
                     break
                 if self._past(deadline):
@@ -303,6 +306,9 @@ class WorkerPool:
 
     def close(self) -> None:
         """Stop every worker (STOP if idle, signals if not) and release the pool."""
+        if self.closed:
+            return
+        self.closed = True
         try:
             self._stop(list(self.workers))
         finally:

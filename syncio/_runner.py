@@ -62,10 +62,10 @@ class Runner:
     is replaced on demand. Tasks always cross to a Runner's processes pickled, also
     under fork (the workers were forked before the tasks existed).
 
-    Use it as a context manager, or call :meth:`close`: that stops every worker
-    (idle ones at once, busy ones by signal). Using a closed Runner raises
-    ``RuntimeError``. Process gathers on one Runner run one at a time (concurrent
-    callers wait their turn); thread gathers may overlap.
+    Use it as a context manager, or call :meth:`close`: that lets the gathers other
+    threads are running on it finish, then stops every worker. Using a closed Runner
+    raises ``RuntimeError``. Process gathers on one Runner run one at a time
+    (concurrent callers wait their turn); thread gathers may overlap.
 
     Under the ``fork`` start method, a process gather first lets the Runner's idle
     threads exit, so that forking a new worker never copies a thread of syncio's.
@@ -86,7 +86,8 @@ class Runner:
         self._max_threads = check_max_workers(max_threads, DEFAULT_THREAD_WORKERS)
         self._pools = _Pools()
         self._process_lock = threading.Lock()
-        self._thread_lock = threading.Lock()
+        self._thread_lock = threading.Condition()  # notified as a thread gather ends
+        self._thread_callers: list[int] = []  # the threads in a thread gather, one entry per call
         self._finalizer = weakref.finalize(self, self._pools.close)
 
     def __enter__(self) -> Self:
@@ -102,8 +103,24 @@ class Runner:
         self.close()
 
     def close(self) -> None:
-        """Stop every worker and thread. Safe to call more than once."""
-        self._finalizer()
+        """Stop every worker and thread. Safe to call more than once.
+
+        Gathers that other threads are running on this Runner finish first (their
+        callers get their results); gathers started later raise ``RuntimeError``.
+        Called inside this thread's own ``as_completed`` loop on the Runner, it stops
+        the loop's work at once (busy workers by signal); the loop then raises
+        ``RuntimeError`` if iterated further.
+        """
+        me = threading.get_ident()
+        if self._process_owner == me or me in self._thread_callers:
+            self._finalizer()
+            return
+        with self._process_lock:  # a process gather in another thread ends first
+            with self._thread_lock:
+                self._pools.closed = True  # no new thread gather from here on
+                while self._thread_callers:
+                    self._thread_lock.wait()
+            self._finalizer()
 
     @property
     def closed(self) -> bool:
@@ -515,6 +532,7 @@ class Runner:
                 self._process_owner = None
 
     def _in_threads(self, tasks: list[Task[[], Any]], deadline: Optional[float]) -> Outcomes:
+        me = threading.get_ident()
         with self._thread_lock:
             self._check_open()
             pools = self._pools
@@ -522,11 +540,14 @@ class Runner:
                 pools.threads = ThreadPool(self._max_threads)
             threads = pools.threads
             threads.calls += 1
+            self._thread_callers.append(me)
         try:
             yield from threads.stream(tasks, deadline)
         finally:
             with self._thread_lock:
                 threads.calls -= 1
+                self._thread_callers.remove(me)
+                self._thread_lock.notify_all()
 
     def _retire_idle_threads(self) -> None:
         with self._thread_lock:
