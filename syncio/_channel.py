@@ -61,23 +61,32 @@ _PIPE_SIZE = 1 << 20
 # The parent's ends of every live syncio pipe in this process. A forked worker
 # inherits them all and closes them first thing: otherwise it would hold other
 # workers' pipes open and they would not see end-of-file when their parent goes.
-# Under spawn and forkserver nothing is inherited and the set is empty in the child.
-_parent_fds: set[int] = set()
+# Under spawn and forkserver nothing is inherited and the map is empty in the child.
+# Each descriptor is kept with the identity of its file (device, inode): one closed
+# without being forgotten (Ctrl-C at the wrong moment) may be reused by then, by the
+# new worker's own pipes too, and must not be closed for it.
+_parent_fds: dict[int, tuple[int, int]] = {}
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    status = os.fstat(fd)
+    return status.st_dev, status.st_ino
 
 
 def remember_parent_fd(fd: int) -> None:
-    _parent_fds.add(fd)
+    _parent_fds[fd] = _identity(fd)
 
 
 def forget_parent_fd(fd: int) -> None:
-    _parent_fds.discard(fd)
+    _parent_fds.pop(fd, None)
 
 
 def close_inherited_parent_fds() -> None:
     """In a freshly forked worker: close the parent's pipe ends it inherited."""
-    for fd in list(_parent_fds):
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    for fd, identity in list(_parent_fds.items()):
+        with contextlib.suppress(OSError):  # not open (any more): nothing to close
+            if _identity(fd) == identity:
+                os.close(fd)
     _parent_fds.clear()
 
 

@@ -113,52 +113,6 @@ class _Worker:
         seats: int,
         log_levels: Optional[dict[str, int]],
     ) -> None:
-        task_r, task_w = ctx.Pipe(duplex=False)
-        result_r, result_w = ctx.Pipe(duplex=False)
-        lifeline_r, lifeline_w = ctx.Pipe(duplex=False)  # see _worker._die_with_parent
-        self.conns = (task_w, result_r, lifeline_w)
-        for conn in self.conns:
-            remember_parent_fd(conn.fileno())
-        enlarge_pipe(task_w.fileno())
-        enlarge_pipe(result_r.fileno())
-        process_class = cast("type[BaseProcess]", getattr(ctx, "Process"))  # noqa: B009 - untyped on BaseContext
-        self.process = process_class(
-            target=worker_main,
-            kwargs={
-                "task_conn": task_r,
-                "result_conn": result_w,
-                "lifeline": lifeline_r,
-                "inherited": inherited,
-                "board": board,
-                "seats": seats,
-                "seat": seat,
-                "log_levels": log_levels,
-                "owner": os.getpid(),
-            },
-            name=f"syncio-worker-{number}",
-            daemon=False,  # tasks may start processes of their own
-        )
-        try:
-            self.process.start()
-        except BaseException:
-            self.close_pipes()
-            raise
-        else:
-            # multiprocessing joins every live non-daemonic child at interpreter exit,
-            # which would hang on an idle worker of an unclosed Runner. syncio joins its
-            # own workers, and the lifeline ends any still running when this process
-            # exits, so take them off that list.
-            children: set[BaseProcess] = getattr(multiprocessing.process, "_children", set())
-            children.discard(self.process)
-        finally:
-            task_r.close()
-            result_w.close()
-            lifeline_r.close()
-        os.set_blocking(task_w.fileno(), False)
-        os.set_blocking(result_r.fileno(), False)
-        self.writer = FrameWriter(task_w.fileno())
-        self.reader = FrameReader(result_r.fileno())
-        self.sentinel: int = self.process.sentinel
         self.outstanding: deque[int] = deque()
         self.batch = 0  # how many tasks the last batch sent had
         self.record_size = 0.0  # bytes per outcome record in its last report (0: none yet)
@@ -171,6 +125,60 @@ class _Worker:
         self.doomed = False  # being stopped by signal: timeout, interrupt or error
         self.exited = False  # stopped and joined
         self.stopping = False  # sent STOP behind its last tasks: it exits once they are done
+        task_r, task_w = ctx.Pipe(duplex=False)
+        result_r, result_w = ctx.Pipe(duplex=False)
+        lifeline_r, lifeline_w = ctx.Pipe(duplex=False)  # see _worker._die_with_parent
+        self.conns = (task_w, result_r, lifeline_w)
+        # multiprocessing joins every live non-daemonic child at interpreter exit, which
+        # would hang on an idle worker of an unclosed Runner. syncio joins its own
+        # workers, and the lifeline ends any still running when this process exits, so
+        # they are taken off that list.
+        children: set[BaseProcess] = getattr(multiprocessing.process, "_children", set())
+        process: Optional[BaseProcess] = None
+        try:
+            for conn in self.conns:
+                remember_parent_fd(conn.fileno())
+            enlarge_pipe(task_w.fileno())
+            enlarge_pipe(result_r.fileno())
+            process_class = cast("type[BaseProcess]", getattr(ctx, "Process"))  # noqa: B009 - untyped on BaseContext
+            process = process_class(
+                target=worker_main,
+                kwargs={
+                    "task_conn": task_r,
+                    "result_conn": result_w,
+                    "lifeline": lifeline_r,
+                    "inherited": inherited,
+                    "board": board,
+                    "seats": seats,
+                    "seat": seat,
+                    "log_levels": log_levels,
+                    "owner": os.getpid(),
+                },
+                name=f"syncio-worker-{number}",
+                daemon=False,  # tasks may start processes of their own
+            )
+            process.start()
+            children.discard(process)
+            os.set_blocking(task_w.fileno(), False)
+            os.set_blocking(result_r.fileno(), False)
+            self.writer = FrameWriter(task_w.fileno())
+            self.reader = FrameReader(result_r.fileno())
+            self.sentinel: int = process.sentinel
+        except BaseException:
+            # No descriptors or processes left, or Ctrl-C at this moment: leave no worker,
+            # zombie or descriptor behind.
+            if process is not None and process.pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, signal.SIGKILL)  # not started on any task yet
+                process.join()
+                children.discard(process)
+            self.close_pipes()
+            raise
+        finally:
+            task_r.close()
+            result_w.close()
+            lifeline_r.close()
+        self.process = process
 
     def signal_group(self, signum: int) -> None:
         """Signal the worker and every process its tasks started in its group."""
@@ -337,8 +345,13 @@ class WorkerPool:
             self.free_seats.append(seat)
             raise
         self.workers.append(worker)
-        self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
-        self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
+        try:
+            self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
+            self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
+        except BaseException:  # an interrupt: stop the new worker rather than lose track of it
+            self._terminate([worker])
+            self._forget(worker)
+            raise
         logger.debug("started worker process %s (%s)", worker.process.pid, self.method)
         return worker
 

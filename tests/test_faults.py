@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import resource
 import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -15,13 +16,15 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import taskfuncs
 from conftest import Gather, Snapshot, run_script, script_env, spilled_files
 from taskfuncs import Trap, add, hello
 
+import syncio
+import syncio._channel
 import syncio._process
 from syncio import (
     RemoteError,
@@ -322,6 +325,52 @@ def test_no_worker_outlives_a_killed_parent(tmp_path: Path, fifo: Path, start_me
     parent.send_signal(signum)
     parent.communicate(timeout=30)
     assert _wait_gone(workers, 5) == [], "workers outlived their parent"
+
+
+def _interrupt(*args: object, **kwargs: object) -> NoReturn:
+    raise KeyboardInterrupt  # where Ctrl-C's handler could raise it
+
+
+class _InterruptedSelector(selectors.DefaultSelector):
+    """Ctrl-C as a new worker's exit is being watched for."""
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        if isinstance(data, tuple) and data[1] == "exit":
+            raise KeyboardInterrupt
+        return super().register(fileobj, events, data)
+
+
+@pytest.mark.parametrize("where", ["before the worker starts", "once it started", "as it is watched"])
+def test_ctrl_c_while_a_worker_starts_leaves_nothing_behind(
+    no_leaks: Snapshot, pgather: Gather, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    if where == "before the worker starts":
+        monkeypatch.setattr(syncio._process, "enlarge_pipe", _interrupt)
+    elif where == "once it started":
+        monkeypatch.setattr(syncio._process, "FrameWriter", _interrupt)
+    else:
+        monkeypatch.setattr(selectors, "DefaultSelector", _InterruptedSelector)
+    with pytest.raises(KeyboardInterrupt):  # held until the end: its frames hold the locals
+        pgather(create_task(add)(1, 1), create_task(add)(2, 2))
+    no_leaks.assert_unchanged()  # no garbage collection needed, no zombie
+    monkeypatch.undo()
+    assert list(pgather(create_task(add)(1, 1), create_task(add)(2, 2))) == [2, 4]
+
+
+def test_a_closed_but_remembered_descriptor_never_closes_a_new_workers_pipe() -> None:
+    # Forked workers close the parent's pipe ends they inherit, from a list. Ctrl-C at the
+    # wrong moment could close one without taking it off the list; its number, reused
+    # by the next worker's own pipes, must not be closed in that worker.
+    stale = [fd for _ in range(8) for fd in os.pipe()]
+    for fd in stale:
+        syncio._channel.remember_parent_fd(fd)
+        os.close(fd)
+    try:
+        results = syncio.gather(*[create_task(add)(i, 1) for i in range(4)], mp_context="fork", max_workers=2)
+    finally:
+        for fd in stale:
+            syncio._channel.forget_parent_fd(fd)
+    assert list(results) == [1, 2, 3, 4]
 
 
 # -- 4. huge payloads ----------------------------------------------------------------------
