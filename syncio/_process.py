@@ -312,13 +312,13 @@ class WorkerPool:
             else:
                 self._reap(worker)
 
-    def close(self) -> None:
-        """Stop every worker (STOP if idle, signals if not) and release the pool."""
+    def close(self, deadline: Optional[float] = None) -> None:
+        """Stop every worker (STOP if idle, signals if not, or once ``deadline`` passed) and release the pool."""
         if self.closed:
             return
         self.closed = True
         try:
-            self._stop(list(self.workers))
+            self._stop(list(self.workers), deadline)
         finally:
             forget_parent_fd(self.selector.fileno())
             self.selector.close()
@@ -355,8 +355,12 @@ class WorkerPool:
         logger.debug("started worker process %s (%s)", worker.process.pid, self.method)
         return worker
 
-    def _stop(self, workers: list[_Worker]) -> None:
-        """Stop ``workers``: with STOP if idle, by signal to the group if not; reap them."""
+    def _stop(self, workers: list[_Worker], deadline: Optional[float] = None) -> None:
+        """Stop ``workers``: with STOP if idle, by signal to the group if not; reap them.
+
+        An idle worker is waited for until ``deadline`` (if any), then stopped by signal:
+        a non-daemon thread a task left running keeps it from exiting until that ends.
+        """
         doomed: list[_Worker] = []
         for worker in workers:
             if worker.exited:
@@ -376,7 +380,10 @@ class WorkerPool:
                 doomed.append(worker)
         self._terminate(doomed)
         for worker in workers:
-            worker.process.join()
+            while worker.process.exitcode is None and not self._past(deadline):
+                worker.process.join(time_left(deadline))
+        self._terminate([worker for worker in workers if worker.process.exitcode is None])
+        for worker in workers:
             self._forget(worker)
 
     @staticmethod
@@ -680,4 +687,4 @@ def stream_in_processes(
     try:
         yield from pool.stream(tasks, deadline, eager)
     finally:
-        pool.close()
+        pool.close(deadline)

@@ -327,3 +327,9 @@ class NoSize:
 
 def no_size(value: int) -> NoSize:
     return NoSize(value)
+
+
+def leave_a_thread_running(seconds: float) -> str:
+    """Return at once, leaving a non-daemon thread that keeps the worker from exiting."""
+    threading.Thread(target=time.sleep, args=(seconds,), name="left-behind").start()
+    return "task done"

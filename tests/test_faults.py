@@ -247,6 +247,17 @@ def test_timeout_kills_workers_that_ignore_sigterm_and_their_children(
     assert _wait_gone([grandchild], 5) == [], "a process started by a task outlived the timeout"
 
 
+def test_timeout_also_bounds_waiting_for_a_thread_a_task_left_running(pgather: Gather, no_leaks: Snapshot) -> None:
+    # Workers end like multiprocessing children: after the non-daemon threads a task
+    # started. The gather's deadline still holds: the task's result is kept, the worker
+    # is stopped by signal.
+    started = time.monotonic()
+    results = pgather(create_task(taskfuncs.leave_a_thread_running)(300), create_task(add)(1, 2), timeout=1)
+    elapsed = time.monotonic() - started
+    assert list(results) == ["task done", 3]
+    assert elapsed < 1 + 2.5, f"took {elapsed:.1f}s for a 1s timeout"
+
+
 def test_thread_timeout_returns_on_time_and_does_not_block_exit(tmp_path: Path) -> None:
     script = tmp_path / "thread_timeout.py"
     script.write_text(
