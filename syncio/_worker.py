@@ -134,6 +134,13 @@ def worker_main(
 
     log = ResultLog(memory, send, send_otherwise)
     put = log.put
+    forked = False  # this is a copy of the worker that a task forked
+
+    def note_forked() -> None:
+        nonlocal forked
+        forked = True
+
+    os.register_at_fork(after_in_child=note_forked)
 
     def run(first: int, tasks: Iterable[Runnable[object]]) -> None:
         """Run ``tasks``, the first being the task at position ``first``, one after the other."""
@@ -143,6 +150,8 @@ def worker_main(
             if forwarder is not None:
                 forwarder.slot = slot
             ok, value = run_task(task)
+            if forked:  # the task forked, and this copy returned from it: it must not go on as the worker
+                os._exit(0)
             words[status] = in_hand | PICKLING
             kind, payload = encode_outcome(slot, ok, value)
             del value

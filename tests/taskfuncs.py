@@ -333,3 +333,8 @@ def leave_a_thread_running(seconds: float) -> str:
     """Return at once, leaving a non-daemon thread that keeps the worker from exiting."""
     threading.Thread(target=time.sleep, args=(seconds,), name="left-behind").start()
     return "task done"
+
+
+def fork_and_return() -> int:
+    """``os.fork()`` without exec, both processes returning: the child's pid, or 0 in the child."""
+    return os.fork()

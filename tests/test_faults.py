@@ -384,6 +384,18 @@ def test_a_closed_but_remembered_descriptor_never_closes_a_new_workers_pipe() ->
     assert list(results) == [1, 2, 3, 4]
 
 
+def test_a_task_that_forks_and_returns_in_both_processes(pgather: Gather, no_leaks: Snapshot) -> None:
+    # The copy returning 0 must not go on as a second worker (taking tasks, writing
+    # results): it exits as it returns, and the task's result is the worker's.
+    results = pgather(
+        create_task(taskfuncs.fork_and_return)(), *[create_task(add)(i, 1) for i in range(6)], max_workers=2
+    )
+    forked = results["task_1"]
+    assert isinstance(forked, int)
+    assert forked > 0
+    assert list(results)[1:] == [1, 2, 3, 4, 5, 6]
+
+
 # -- 4. huge payloads ----------------------------------------------------------------------
 
 
