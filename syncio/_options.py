@@ -13,6 +13,7 @@ from ._task import Task
 
 __all__ = [
     "DEFAULT_THREAD_WORKERS",
+    "check_forward_logs",
     "check_max_workers",
     "check_tasks",
     "deadline_after",
@@ -70,6 +71,12 @@ def check_max_workers(max_workers: object, default: int) -> int:
     if max_workers < 1:
         raise ValueError(f"max_workers must be at least 1, got {max_workers}")
     return max_workers
+
+
+def check_forward_logs(forward_logs: object) -> bool:
+    if not isinstance(forward_logs, bool):
+        raise TypeError(f"forward_logs must be True or False, not {type(forward_logs).__name__}")
+    return forward_logs
 
 
 def deadline_after(timeout: object) -> Optional[float]:

@@ -11,6 +11,7 @@ from typing import Any, Generator, NoReturn, Optional, Union, overload
 from ._compat import Never, Self
 from ._options import (
     DEFAULT_THREAD_WORKERS,
+    check_forward_logs,
     check_max_workers,
     check_tasks,
     deadline_after,
@@ -80,7 +81,7 @@ class Runner:
         forward_logs: bool = True,
     ) -> None:
         self._ctx = resolve_context(mp_context)
-        self._forward_logs = forward_logs
+        self._forward_logs = check_forward_logs(forward_logs)
         self._process_owner: Optional[int] = None
         self._max_workers = check_max_workers(max_workers, default_process_workers())
         self._max_threads = check_max_workers(max_threads, DEFAULT_THREAD_WORKERS)

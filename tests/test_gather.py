@@ -16,7 +16,7 @@ from conftest import Gather, Snapshot
 from taskfuncs import CustomError, add, hello
 
 import syncio._options
-from syncio import TaskOutput, TaskReturnException, TaskTimeoutError, create_task, gather, thread_gather
+from syncio import TaskOutput, TaskReturnException, TaskTimeoutError, as_completed, create_task, gather, thread_gather
 
 
 def test_results_come_back_by_position(any_gather: Gather) -> None:
@@ -131,6 +131,12 @@ def test_no_tasks(any_gather: Gather) -> None:
 def test_bad_options_are_rejected(gather_fn: Any, bad: dict[str, Any], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         gather_fn(create_task(add)(1, 2), **bad)
+
+
+@pytest.mark.parametrize("gather_fn", [gather, as_completed])
+def test_forward_logs_must_be_a_bool(gather_fn: Any) -> None:
+    with pytest.raises(TypeError, match=r"^forward_logs must be True or False, not str$"):
+        gather_fn(create_task(add)(1, 2), forward_logs="no")
 
 
 @pytest.mark.parametrize(("gather_fn", "name"), [(gather, "gather"), (thread_gather, "thread_gather")])

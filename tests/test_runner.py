@@ -183,6 +183,8 @@ def test_bad_options() -> None:
         Runner(max_workers=0)
     with pytest.raises(ValueError, match="unknown start method 'nope'"):
         Runner(mp_context="nope")
+    with pytest.raises(TypeError, match=r"^forward_logs must be True or False, not int$"):
+        Runner(forward_logs=0)  # type: ignore[arg-type]
 
 
 def test_an_unclosed_runner_does_not_hang_interpreter_exit(tmp_path: Path, start_method: str) -> None:
