@@ -81,6 +81,17 @@ _QUICK_BATCH = 0.0005  # seconds
 _START_ATTEMPTS = 3
 
 
+def _children() -> set[BaseProcess]:
+    """multiprocessing's set of the children it joins at interpreter exit.
+
+    syncio takes its workers off it: that join would hang on an idle worker of an
+    unclosed Runner, and syncio joins its own workers (the lifeline ends any still
+    running when this process exits).
+    """
+    children: set[BaseProcess] = getattr(multiprocessing.process, "_children", set())
+    return children
+
+
 class _Worker:
     __slots__ = (
         "batch",
@@ -102,17 +113,7 @@ class _Worker:
         "writer",
     )
 
-    def __init__(
-        self,
-        ctx: BaseContext,
-        *,
-        seat: int,
-        number: int,
-        inherited: Optional[Sequence[Task[[], object]]],
-        board: Connection,
-        seats: int,
-        log_levels: Optional[dict[str, int]],
-    ) -> None:
+    def __init__(self, seat: int) -> None:
         self.outstanding: deque[int] = deque()
         self.batch = 0  # how many tasks the last batch sent had
         self.record_size = 0.0  # bytes per outcome record in its last report (0: none yet)
@@ -125,60 +126,66 @@ class _Worker:
         self.doomed = False  # being stopped by signal: timeout, interrupt or error
         self.exited = False  # stopped and joined
         self.stopping = False  # sent STOP behind its last tasks: it exits once they are done
+        self.conns: list[Connection] = []  # every pipe end made for it, closed as it is done with
+
+    def start(
+        self,
+        ctx: BaseContext,
+        *,
+        number: int,
+        inherited: Optional[Sequence[Task[[], object]]],
+        board: Connection,
+        seats: int,
+        log_levels: Optional[dict[str, int]],
+    ) -> None:
+        """Start the worker process; if this raises (Ctrl-C included), call :meth:`abandon`."""
         task_r, task_w = ctx.Pipe(duplex=False)
+        self.conns += (task_r, task_w)
         result_r, result_w = ctx.Pipe(duplex=False)
+        self.conns += (result_r, result_w)
         lifeline_r, lifeline_w = ctx.Pipe(duplex=False)  # see _worker._die_with_parent
-        self.conns = (task_w, result_r, lifeline_w)
-        # multiprocessing joins every live non-daemonic child at interpreter exit, which
-        # would hang on an idle worker of an unclosed Runner. syncio joins its own
-        # workers, and the lifeline ends any still running when this process exits, so
-        # they are taken off that list.
-        children: set[BaseProcess] = getattr(multiprocessing.process, "_children", set())
-        process: Optional[BaseProcess] = None
-        try:
-            for conn in self.conns:
-                remember_parent_fd(conn.fileno())
-            enlarge_pipe(task_w.fileno())
-            enlarge_pipe(result_r.fileno())
-            process_class = cast("type[BaseProcess]", getattr(ctx, "Process"))  # noqa: B009 - untyped on BaseContext
-            process = process_class(
-                target=worker_main,
-                kwargs={
-                    "task_conn": task_r,
-                    "result_conn": result_w,
-                    "lifeline": lifeline_r,
-                    "inherited": inherited,
-                    "board": board,
-                    "seats": seats,
-                    "seat": seat,
-                    "log_levels": log_levels,
-                    "owner": os.getpid(),
-                },
-                name=f"syncio-worker-{number}",
-                daemon=False,  # tasks may start processes of their own
-            )
-            process.start()
-            children.discard(process)
-            os.set_blocking(task_w.fileno(), False)
-            os.set_blocking(result_r.fileno(), False)
-            self.writer = FrameWriter(task_w.fileno())
-            self.reader = FrameReader(result_r.fileno())
-            self.sentinel: int = process.sentinel
-        except BaseException:
-            # No descriptors or processes left, or Ctrl-C at this moment: leave no worker,
-            # zombie or descriptor behind.
-            if process is not None and process.pid is not None:
-                with contextlib.suppress(OSError):
-                    os.kill(process.pid, signal.SIGKILL)  # not started on any task yet
-                process.join()
-                children.discard(process)
-            self.close_pipes()
-            raise
-        finally:
-            task_r.close()
-            result_w.close()
-            lifeline_r.close()
-        self.process = process
+        self.conns += (lifeline_r, lifeline_w)
+        for conn in (task_w, result_r, lifeline_w):
+            remember_parent_fd(conn.fileno())
+        enlarge_pipe(task_w.fileno())
+        enlarge_pipe(result_r.fileno())
+        process_class = cast("type[BaseProcess]", getattr(ctx, "Process"))  # noqa: B009 - untyped on BaseContext
+        self.process = process_class(
+            target=worker_main,
+            kwargs={
+                "task_conn": task_r,
+                "result_conn": result_w,
+                "lifeline": lifeline_r,
+                "inherited": inherited,
+                "board": board,
+                "seats": seats,
+                "seat": self.seat,
+                "log_levels": log_levels,
+                "owner": os.getpid(),
+            },
+            name=f"syncio-worker-{number}",
+            daemon=False,  # tasks may start processes of their own
+        )
+        self.process.start()
+        _children().discard(self.process)
+        for conn in (task_r, result_w, lifeline_r):
+            conn.close()  # the worker's ends: it has its own copies now
+        os.set_blocking(task_w.fileno(), False)
+        os.set_blocking(result_r.fileno(), False)
+        self.writer = FrameWriter(task_w.fileno())
+        self.reader = FrameReader(result_r.fileno())
+        self.sentinel: int = self.process.sentinel
+
+    def abandon(self) -> None:
+        """Undo a start that failed or was interrupted: leave no process, zombie or descriptor."""
+        process: Optional[BaseProcess] = getattr(self, "process", None)
+        if process is not None and process.pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signal.SIGKILL)  # it has not been given a task
+            process.join()
+            _children().discard(process)
+            process.close()
+        self.close_pipes()
 
     def signal_group(self, signum: int) -> None:
         """Signal the worker and every process its tasks started in its group."""
@@ -331,26 +338,29 @@ class WorkerPool:
         memory = self.status[seat]
         memory.status = memory.committed = 0
         levels = capture_levels() if self.forward_logs else None
+        worker = _Worker(seat)
         try:
-            worker = _Worker(
+            worker.start(
                 self.ctx,
-                seat=seat,
                 number=self.started,
                 inherited=self.inherited,
                 board=self.status.transport,
                 seats=self.status.seats,
                 log_levels=levels,
             )
-        except BaseException:  # no descriptors or processes left, an interrupt: the seat stays free
-            self.free_seats.append(seat)
-            raise
-        self.workers.append(worker)
-        try:
+            self.workers.append(worker)
             self.selector.register(worker.reader.fd, selectors.EVENT_READ, (worker, "result"))
             self.selector.register(worker.sentinel, selectors.EVENT_READ, (worker, "exit"))
-        except BaseException:  # an interrupt: stop the new worker rather than lose track of it
-            self._terminate([worker])
-            self._forget(worker)
+        except BaseException:
+            # No descriptors or processes left, or Ctrl-C at this moment: leave no worker,
+            # zombie or descriptor behind, and the seat free.
+            if worker in self.workers:
+                self.workers.remove(worker)
+                for fd in (worker.reader.fd, worker.sentinel):
+                    if fd in self.selector.get_map():
+                        self.selector.unregister(fd)
+            worker.abandon()
+            self.free_seats.append(seat)
             raise
         logger.debug("started worker process %s (%s)", worker.process.pid, self.method)
         return worker

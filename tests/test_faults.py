@@ -351,12 +351,16 @@ class _InterruptedSelector(selectors.DefaultSelector):
         return super().register(fileobj, events, data)
 
 
-@pytest.mark.parametrize("where", ["before the worker starts", "once it started", "as it is watched"])
+@pytest.mark.parametrize(
+    "where", ["before the worker starts", "as its process starts", "once it started", "as it is watched"]
+)
 def test_ctrl_c_while_a_worker_starts_leaves_nothing_behind(
     no_leaks: Snapshot, pgather: Gather, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     if where == "before the worker starts":
         monkeypatch.setattr(syncio._process, "enlarge_pipe", _interrupt)
+    elif where == "as its process starts":
+        monkeypatch.setattr(syncio._process, "_children", _interrupt)  # right after Process.start()
     elif where == "once it started":
         monkeypatch.setattr(syncio._process, "FrameWriter", _interrupt)
     else:
