@@ -61,11 +61,30 @@ class LogForwarder(logging.Handler):
                 fields["exc_text"] = record.exc_text or logging.Formatter().formatException(record.exc_info)
             fields["exc_info"] = None
             fields["syncio_task"] = None if self.slot is None else key_of(self.slot)
-            self._send(
-                NO_SLOT if self.slot is None else self.slot, pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL)
-            )
+            self._send(NO_SLOT if self.slot is None else self.slot, _dumps(fields))
         except Exception:  # logging must never break the task
             self.handleError(record)
+
+
+def _dumps(fields: dict[str, object]) -> bytes:
+    """A record's fields pickled; any that does not pickle (say, an ``extra=`` lock) as its repr."""
+    try:
+        return pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        pass
+    for name, value in list(fields.items()):
+        try:
+            pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            fields[name] = _repr(value)
+    return pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<unrepresentable {type(value).__name__}>"
 
 
 def replay(payload: bytes | bytearray) -> None:

@@ -53,6 +53,7 @@ from ._channel import (
     remember_parent_fd,
 )
 from ._errors import TaskPicklingError, WorkerDiedError, describe_exit
+from ._interrupts import interrupts_held
 from ._logs import capture_levels, replay
 from ._options import time_left
 from ._outcome import TaskReturnException, key_of, timed_out
@@ -138,43 +139,47 @@ class _Worker:
         seats: int,
         log_levels: Optional[dict[str, int]],
     ) -> None:
-        """Start the worker process; if this raises (Ctrl-C included), call :meth:`abandon`."""
-        task_r, task_w = ctx.Pipe(duplex=False)
-        self.conns += (task_r, task_w)
-        result_r, result_w = ctx.Pipe(duplex=False)
-        self.conns += (result_r, result_w)
-        lifeline_r, lifeline_w = ctx.Pipe(duplex=False)  # see _worker._die_with_parent
-        self.conns += (lifeline_r, lifeline_w)
-        for conn in (task_w, result_r, lifeline_w):
-            remember_parent_fd(conn.fileno())
-        enlarge_pipe(task_w.fileno())
-        enlarge_pipe(result_r.fileno())
-        process_class = cast("type[BaseProcess]", getattr(ctx, "Process"))  # noqa: B009 - untyped on BaseContext
-        self.process = process_class(
-            target=worker_main,
-            kwargs={
-                "task_conn": task_r,
-                "result_conn": result_w,
-                "lifeline": lifeline_r,
-                "inherited": inherited,
-                "board": board,
-                "seats": seats,
-                "seat": self.seat,
-                "log_levels": log_levels,
-                "owner": os.getpid(),
-            },
-            name=f"syncio-worker-{number}",
-            daemon=False,  # tasks may start processes of their own
-        )
-        self.process.start()
-        _children().discard(self.process)
-        for conn in (task_r, result_w, lifeline_r):
-            conn.close()  # the worker's ends: it has its own copies now
-        os.set_blocking(task_w.fileno(), False)
-        os.set_blocking(result_r.fileno(), False)
-        self.writer = FrameWriter(task_w.fileno())
-        self.reader = FrameReader(result_r.fileno())
-        self.sentinel: int = self.process.sentinel
+        """Start the worker process; if this raises, call :meth:`abandon`.
+
+        Ctrl-C is held back until the end (see ``_interrupts.py``), where it raises.
+        """
+        with interrupts_held():
+            task_r, task_w = ctx.Pipe(duplex=False)
+            self.conns += (task_r, task_w)
+            result_r, result_w = ctx.Pipe(duplex=False)
+            self.conns += (result_r, result_w)
+            lifeline_r, lifeline_w = ctx.Pipe(duplex=False)  # see _worker._die_with_parent
+            self.conns += (lifeline_r, lifeline_w)
+            for conn in (task_w, result_r, lifeline_w):
+                remember_parent_fd(conn.fileno())
+            enlarge_pipe(task_w.fileno())
+            enlarge_pipe(result_r.fileno())
+            process_class = cast("type[BaseProcess]", getattr(ctx, "Process"))  # noqa: B009 - untyped on BaseContext
+            self.process = process_class(
+                target=worker_main,
+                kwargs={
+                    "task_conn": task_r,
+                    "result_conn": result_w,
+                    "lifeline": lifeline_r,
+                    "inherited": inherited,
+                    "board": board,
+                    "seats": seats,
+                    "seat": self.seat,
+                    "log_levels": log_levels,
+                    "owner": os.getpid(),
+                },
+                name=f"syncio-worker-{number}",
+                daemon=False,  # tasks may start processes of their own
+            )
+            self.process.start()
+            _children().discard(self.process)
+            for conn in (task_r, result_w, lifeline_r):
+                conn.close()  # the worker's ends: it has its own copies now
+            os.set_blocking(task_w.fileno(), False)
+            os.set_blocking(result_r.fileno(), False)
+            self.writer = FrameWriter(task_w.fileno())
+            self.reader = FrameReader(result_r.fileno())
+            self.sentinel: int = self.process.sentinel
 
     def abandon(self) -> None:
         """Undo a start that failed or was interrupted: leave no process, zombie or descriptor."""
@@ -238,13 +243,19 @@ class WorkerPool:
         self.inherited = inherited if self.method == "fork" else None
         self.workers: list[_Worker] = []
         self.free_seats = list(range(max_workers - 1, -1, -1))
-        self.status = StatusBoard(max_workers)
-        remember_parent_fd(self.status.transport.fileno())
         self.started = 0
         self.closed = False
         self.failed_starts = 0  # workers that died while starting since one last did not
-        self.selector = selectors.DefaultSelector()
-        remember_parent_fd(self.selector.fileno())
+        with interrupts_held():  # the caller gets the pool, to close, or nothing to close
+            self.status = StatusBoard(max_workers)
+            try:
+                remember_parent_fd(self.status.transport.fileno())
+                self.selector = selectors.DefaultSelector()
+                remember_parent_fd(self.selector.fileno())
+            except BaseException:  # no descriptors left
+                forget_parent_fd(self.status.transport.fileno())
+                self.status.close()
+                raise
         spill.remove_orphans()
         # The call being run:
         self.tasks: Sequence[Task[[], object]] = ()
@@ -327,10 +338,11 @@ class WorkerPool:
         try:
             self._stop(list(self.workers), deadline)
         finally:
-            forget_parent_fd(self.selector.fileno())
-            self.selector.close()
-            forget_parent_fd(self.status.transport.fileno())
-            self.status.close()
+            with interrupts_held():
+                forget_parent_fd(self.selector.fileno())
+                self.selector.close()
+                forget_parent_fd(self.status.transport.fileno())
+                self.status.close()
 
     def _start_worker(self) -> _Worker:
         self.started += 1
@@ -388,13 +400,17 @@ class WorkerPool:
                     pass  # each blocking call writes some more
             except OSError:
                 doomed.append(worker)
-        self._terminate(doomed)
-        for worker in workers:
-            while worker.process.exitcode is None and not self._past(deadline):
-                worker.process.join(time_left(deadline))
-        self._terminate([worker for worker in workers if worker.process.exitcode is None])
-        for worker in workers:
-            self._forget(worker)
+        try:
+            self._terminate(doomed)
+            for worker in workers:
+                while worker.process.exitcode is None and not self._past(deadline):
+                    worker.process.join(time_left(deadline))
+        finally:
+            # Past the deadline (a thread a task left running), or Ctrl-C while waiting:
+            # by signal, so that none is left unreaped.
+            self._terminate([worker for worker in workers if worker.process.exitcode is None])
+            for worker in workers:
+                self._forget(worker)
 
     @staticmethod
     def _terminate(workers: list[_Worker]) -> None:
@@ -693,8 +709,17 @@ def stream_in_processes(
     """
     if not tasks:
         return
-    pool = WorkerPool(ctx, min(max_workers, len(tasks)), inherited=tasks, forward_logs=forward_logs, one_shot=True)
+    pool: Optional[WorkerPool] = None
     try:
+        with interrupts_held():  # Ctrl-C as the pool is made: it is made, then closed
+            pool = WorkerPool(
+                ctx, min(max_workers, len(tasks)), inherited=tasks, forward_logs=forward_logs, one_shot=True
+            )
         yield from pool.stream(tasks, deadline, eager)
-    finally:
-        pool.close(deadline)
+    except BaseException:
+        if pool is not None:
+            # Ctrl-C, an error, or the caller closing early: idle workers get a moment to
+            # exit, not as long as a thread a task left running takes.
+            pool.close(time.monotonic() + _TERMINATE_GRACE)
+        raise
+    pool.close(deadline)

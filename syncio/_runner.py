@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Generator, NoReturn, Optional, Union, overload
 
 from ._compat import Never, Self
+from ._interrupts import interrupts_held
 from ._options import (
     DEFAULT_THREAD_WORKERS,
     check_forward_logs,
@@ -527,7 +528,8 @@ class Runner:
                     self._retire_idle_threads()
                 pools = self._pools
                 if pools.processes is None:
-                    pools.processes = WorkerPool(self._ctx, self._max_workers, forward_logs=self._forward_logs)
+                    with interrupts_held():  # made and kept, to be closed with the Runner
+                        pools.processes = WorkerPool(self._ctx, self._max_workers, forward_logs=self._forward_logs)
                 yield from pools.processes.stream(tasks, deadline, eager)
             finally:
                 self._process_owner = None

@@ -338,3 +338,10 @@ def leave_a_thread_running(seconds: float) -> str:
 def fork_and_return() -> int:
     """``os.fork()`` without exec, both processes returning: the child's pid, or 0 in the child."""
     return os.fork()
+
+
+def log_with_unpicklable_extra(value: int) -> int:
+    import logging
+
+    logging.getLogger("syncio.tests.worker").info("holding %d", value, extra={"lock": threading.Lock(), "n": value})
+    return value

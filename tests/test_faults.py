@@ -5,6 +5,7 @@ Every process test runs under fork, spawn and forkserver (the `pgather` fixture)
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 import resource
 import select
@@ -258,6 +259,20 @@ def test_timeout_also_bounds_waiting_for_a_thread_a_task_left_running(pgather: G
     assert elapsed < 1 + 2.5, f"took {elapsed:.1f}s for a 1s timeout"
 
 
+def _interrupt_in_progress(key: str, done: int, total: int) -> None:
+    raise KeyboardInterrupt  # Ctrl-C as the caller handles a finished task
+
+
+def test_ctrl_c_does_not_wait_for_a_thread_a_task_left_running(pgather: Gather, no_leaks: Snapshot) -> None:
+    # Without a deadline a finished gather waits for its workers to exit, threads their
+    # tasks left included; once the call is interrupted it must not.
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        pgather(create_task(taskfuncs.leave_a_thread_running)(300), progress=_interrupt_in_progress)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, f"took {elapsed:.1f}s to give up"
+
+
 def test_thread_timeout_returns_on_time_and_does_not_block_exit(tmp_path: Path) -> None:
     script = tmp_path / "thread_timeout.py"
     script.write_text(
@@ -369,6 +384,26 @@ def test_ctrl_c_while_a_worker_starts_leaves_nothing_behind(
         pgather(create_task(add)(1, 1), create_task(add)(2, 2))
     no_leaks.assert_unchanged()  # no garbage collection needed, no zombie
     monkeypatch.undo()
+    assert list(pgather(create_task(add)(1, 1), create_task(add)(2, 2))) == [2, 4]
+
+
+def test_ctrl_c_inside_multiprocessing_starting_a_worker_leaves_nothing_behind(
+    no_leaks: Snapshot, pgather: Gather, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real SIGINT, handled in the middle of multiprocessing's own start-up code (its
+    # Popen registers a Finalize once the child exists): raised there, the child's pid
+    # would be lost with the half-made Popen, leaving a zombie and stray descriptors.
+    real_finalize = multiprocessing.util.Finalize
+
+    def interrupted_finalize(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C would, at this moment
+        return real_finalize(*args, **kwargs)
+
+    monkeypatch.setattr(multiprocessing.util, "Finalize", interrupted_finalize)
+    with pytest.raises(KeyboardInterrupt):
+        pgather(create_task(add)(1, 1), create_task(add)(2, 2))
+    monkeypatch.undo()
+    no_leaks.assert_unchanged()
     assert list(pgather(create_task(add)(1, 1), create_task(add)(2, 2))) == [2, 4]
 
 

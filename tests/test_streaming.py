@@ -183,6 +183,17 @@ def test_worker_log_records_reach_the_parent_once(start_method: str, worker_reco
     assert all(record.process != os.getpid() for record in worker_records)
 
 
+def test_a_record_with_an_unpicklable_extra_field_still_arrives(
+    start_method: str, worker_records: list[logging.LogRecord]
+) -> None:
+    results = syncio.gather(create_task(taskfuncs.log_with_unpicklable_extra)(5), mp_context=start_method)
+    assert list(results) == [5]
+    (record,) = worker_records
+    assert record.getMessage() == "holding 5"
+    assert record.n == 5  # type: ignore[attr-defined]  # picklable fields as they were
+    assert str(record.lock).startswith("<unlocked _thread.lock object at ")  # type: ignore[attr-defined]
+
+
 def test_worker_logging_can_be_turned_off(start_method: str, worker_records: list[logging.LogRecord]) -> None:
     syncio.gather(create_task(taskfuncs.log_and_return)(1), mp_context=start_method, forward_logs=False)
     assert [r for r in worker_records if r.process != os.getpid()] == []
