@@ -88,8 +88,20 @@ def _repr(value: object) -> str:
 
 
 def replay(payload: bytes | bytearray) -> None:
-    """Parent side: hand a forwarded record to the logger it was logged on."""
-    record = logging.makeLogRecord(pickle.loads(payload))
+    """Parent side: hand a forwarded record to the logger it was logged on.
+
+    A record that does not unpickle here (an ``extra=`` object whose class cannot be
+    rebuilt, say) is replaced by a warning on the ``syncio`` logger: it must not cost
+    the gather its results.
+    """
+    try:
+        fields = pickle.loads(payload)
+    except Exception as exc:
+        logging.getLogger("syncio").warning(
+            "a record logged in a worker could not be unpickled here (%s: %s)", type(exc).__name__, exc
+        )
+        return
+    record = logging.makeLogRecord(fields)
     logger = logging.getLogger(record.name)
     if logger.isEnabledFor(record.levelno):
         logger.handle(record)

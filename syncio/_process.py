@@ -202,10 +202,24 @@ class _Worker:
         except (ProcessLookupError, PermissionError):
             # No such group (the worker had not made its own yet, or it is all gone), or
             # a grandchild changed its credentials: signal the worker itself, unless it
-            # has been reaped, when its pid may already be another process's.
-            if self.process.exitcode is None:
+            # has exited, when its pid may already be another process's.
+            if not self.gone:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signum)
+
+    @property
+    def gone(self) -> bool:
+        """True once the worker process has exited (and been reaped).
+
+        Also when multiprocessing lost its exit status (Ctrl-C just as it reaped it:
+        ``exitcode`` then stays None for good): the sentinel still tells.
+        """
+        if self.process.exitcode is not None:
+            return True
+        if not _readable(self.sentinel):
+            return False
+        self.process.join()  # exited or exiting: reaped at once (unless its status was lost)
+        return True
 
     def close_pipes(self) -> None:
         for conn in self.conns:
@@ -346,12 +360,12 @@ class WorkerPool:
 
     def _start_worker(self) -> _Worker:
         self.started += 1
-        seat = self.free_seats.pop()
-        memory = self.status[seat]
-        memory.status = memory.committed = 0
-        levels = capture_levels() if self.forward_logs else None
-        worker = _Worker(seat)
+        worker = _Worker(self.free_seats[-1])
         try:
+            self.free_seats.pop()  # in here: put back if this fails
+            memory = self.status[worker.seat]
+            memory.status = memory.committed = 0
+            levels = capture_levels() if self.forward_logs else None
             worker.start(
                 self.ctx,
                 number=self.started,
@@ -372,7 +386,8 @@ class WorkerPool:
                     if fd in self.selector.get_map():
                         self.selector.unregister(fd)
             worker.abandon()
-            self.free_seats.append(seat)
+            if worker.seat not in self.free_seats:
+                self.free_seats.append(worker.seat)
             raise
         logger.debug("started worker process %s (%s)", worker.process.pid, self.method)
         return worker
@@ -384,31 +399,31 @@ class WorkerPool:
         a non-daemon thread a task left running keeps it from exiting until that ends.
         """
         doomed: list[_Worker] = []
-        for worker in workers:
-            if worker.exited:
-                continue
-            if worker.doomed or worker.outstanding:
-                doomed.append(worker)
-                continue
-            if not worker.stopping:
-                worker.writer.send(0, STOP)
-            # Written in full, waiting if need be: a STOP sent behind a worker's last
-            # tasks may still sit behind them here, and the worker reads on until it.
-            try:
-                os.set_blocking(worker.writer.fd, True)
-                while not worker.writer.flush():
-                    pass  # each blocking call writes some more
-            except OSError:
-                doomed.append(worker)
         try:
+            for worker in workers:
+                if worker.exited:
+                    continue
+                if worker.doomed or worker.outstanding:
+                    doomed.append(worker)
+                    continue
+                if not worker.stopping:
+                    worker.writer.send(0, STOP)
+                # Written in full, waiting if need be: a STOP sent behind a worker's last
+                # tasks may still sit behind them here, and the worker reads on until it.
+                try:
+                    os.set_blocking(worker.writer.fd, True)
+                    while not worker.writer.flush():
+                        pass  # each blocking call writes some more
+                except OSError:
+                    doomed.append(worker)
             self._terminate(doomed)
             for worker in workers:
-                while worker.process.exitcode is None and not self._past(deadline):
+                while not worker.gone and not self._past(deadline):
                     worker.process.join(time_left(deadline))
         finally:
             # Past the deadline (a thread a task left running), or Ctrl-C while waiting:
             # by signal, so that none is left unreaped.
-            self._terminate([worker for worker in workers if worker.process.exitcode is None])
+            self._terminate([worker for worker in workers if not worker.gone])
             for worker in workers:
                 self._forget(worker)
 
@@ -433,7 +448,10 @@ class WorkerPool:
         self.workers.remove(worker)
         self.free_seats.append(worker.seat)
         worker.close_pipes()
-        worker.process.close()
+        # ValueError: its exit status was lost (Ctrl-C just as it was reaped), so
+        # multiprocessing takes it for running; the Popen's finalizer frees the rest.
+        with contextlib.suppress(ValueError):
+            worker.process.close()
 
     # -- events -------------------------------------------------------------------
 
@@ -722,4 +740,6 @@ def stream_in_processes(
             # exit, not as long as a thread a task left running takes.
             pool.close(time.monotonic() + _TERMINATE_GRACE)
         raise
-    pool.close(deadline)
+    # Idle workers exit as soon as they are told to, unless a task left a thread running:
+    # past the deadline, they get a moment before the signal (which their whole group gets).
+    pool.close(None if deadline is None else deadline + _TERMINATE_GRACE)

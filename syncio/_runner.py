@@ -45,12 +45,16 @@ class _Pools:
         self.closed = True
         processes, threads = self.processes, self.threads
         self.processes = self.threads = None
-        try:
-            if processes is not None:
-                processes.close()
-        finally:
-            if threads is not None:
-                threads.close()
+        _close(processes, threads)
+
+
+def _close(processes: Optional[WorkerPool], threads: Optional[ThreadPool]) -> None:
+    try:
+        if processes is not None:
+            processes.close()
+    finally:
+        if threads is not None:
+            threads.close()
 
 
 class Runner:
@@ -64,9 +68,9 @@ class Runner:
     is replaced on demand. Tasks always cross to a Runner's processes pickled, also
     under fork (the workers were forked before the tasks existed).
 
-    Use it as a context manager, or call :meth:`close`: that lets the gathers other
-    threads are running on it finish, then stops every worker. Using a closed Runner
-    raises ``RuntimeError``. Process gathers on one Runner run one at a time
+    Use it as a context manager, or call :meth:`close`: that stops every worker (a
+    gather already running on the Runner first ends as it would have). Using a closed
+    Runner raises ``RuntimeError``. Process gathers on one Runner run one at a time
     (concurrent callers wait their turn); thread gathers may overlap.
 
     Under the ``fork`` start method, a process gather first lets the Runner's idle
@@ -87,9 +91,8 @@ class Runner:
         self._max_workers = check_max_workers(max_workers, default_process_workers())
         self._max_threads = check_max_workers(max_threads, DEFAULT_THREAD_WORKERS)
         self._pools = _Pools()
-        self._process_lock = threading.Lock()
-        self._thread_lock = threading.Condition()  # notified as a thread gather ends
-        self._thread_callers: list[int] = []  # the threads in a thread gather, one entry per call
+        self._process_lock = threading.Lock()  # held by the process gather running, if any
+        self._state_lock = threading.Lock()  # for the pools and who uses them; held briefly
         self._finalizer = weakref.finalize(self, self._pools.close)
 
     def __enter__(self) -> Self:
@@ -107,22 +110,20 @@ class Runner:
     def close(self) -> None:
         """Stop every worker and thread. Safe to call more than once.
 
-        Gathers that other threads are running on this Runner finish first (their
-        callers get their results); gathers started later raise ``RuntimeError``.
-        Called inside this thread's own ``as_completed`` loop on the Runner, it stops
-        the loop's work at once (busy workers by signal); the loop then raises
-        ``RuntimeError`` if iterated further.
+        Gathers started afterwards raise ``RuntimeError``. A gather already running on
+        the Runner (in another thread, or an ``as_completed`` loop not yet over) ends as
+        it would have, its caller getting every outcome, and the workers it uses stop
+        when it ends; ``close()`` does not wait for that.
         """
-        me = threading.get_ident()
-        if self._process_owner == me or me in self._thread_callers:
-            self._finalizer()
-            return
-        with self._process_lock:  # a process gather in another thread ends first
-            with self._thread_lock:
-                self._pools.closed = True  # no new thread gather from here on
-                while self._thread_callers:
-                    self._thread_lock.wait()
-            self._finalizer()
+        pools = self._pools
+        with self._state_lock:
+            pools.closed = True
+            processes = threads = None
+            if self._process_owner is None:
+                processes, pools.processes = pools.processes, None
+            if pools.threads is not None and not pools.threads.calls:
+                threads, pools.threads = pools.threads, None
+        _close(processes, threads)
 
     @property
     def closed(self) -> bool:
@@ -516,45 +517,55 @@ class Runner:
         return keyed(self._in_threads(checked, deadline))
 
     def _in_processes(self, tasks: list[Task[[], Any]], deadline: Optional[float], eager: bool) -> Outcomes:
-        if self._process_owner == threading.get_ident():
+        me, pools = threading.get_ident(), self._pools
+        if self._process_owner == me:
             raise RuntimeError("this thread is already running a gather on this Runner's processes")
         with self._process_lock:
-            self._process_owner = threading.get_ident()
-            try:
+            with self._state_lock:
                 self._check_open()
+                self._process_owner = me
+            try:
                 if not tasks:
                     return
                 if self._ctx.get_start_method() == "fork":
                     self._retire_idle_threads()
-                pools = self._pools
                 if pools.processes is None:
                     with interrupts_held():  # made and kept, to be closed with the Runner
                         pools.processes = WorkerPool(self._ctx, self._max_workers, forward_logs=self._forward_logs)
                 yield from pools.processes.stream(tasks, deadline, eager)
             finally:
-                self._process_owner = None
+                with self._state_lock:
+                    self._process_owner = None
+                    processes = None
+                    if pools.closed:  # closed while this gather ran: its workers stop now
+                        processes, pools.processes = pools.processes, None
+                _close(processes, None)
 
     def _in_threads(self, tasks: list[Task[[], Any]], deadline: Optional[float]) -> Outcomes:
-        me = threading.get_ident()
-        with self._thread_lock:
-            self._check_open()
-            pools = self._pools
-            if pools.threads is None:
-                pools.threads = ThreadPool(self._max_threads)
-            threads = pools.threads
-            threads.calls += 1
-            self._thread_callers.append(me)
+        pools = self._pools
+        threads: Optional[ThreadPool] = None
         try:
+            with self._state_lock:
+                self._check_open()
+                if pools.threads is None:
+                    pools.threads = ThreadPool(self._max_threads)
+                pools.threads.calls += 1
+                threads = pools.threads
             yield from threads.stream(tasks, deadline)
         finally:
-            with self._thread_lock:
-                threads.calls -= 1
-                self._thread_callers.remove(me)
-                self._thread_lock.notify_all()
+            if threads is not None:
+                with self._state_lock:
+                    threads.calls -= 1
+                    last = pools.closed and not threads.calls and pools.threads is threads
+                    if last:  # closed while this gather ran, and none other uses the threads
+                        pools.threads = None
+                _close(None, threads if last else None)
 
     def _retire_idle_threads(self) -> None:
-        with self._thread_lock:
+        with self._state_lock:
             threads = self._pools.threads
             if threads is not None and not threads.calls and not threads.abandoned:
                 self._pools.threads = None
-                threads.close()
+            else:
+                threads = None
+        _close(None, threads)

@@ -7,8 +7,9 @@ import os
 import select
 import signal
 import struct
+import sys
 import threading
-from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, NoReturn, Optional, Sequence
 
 from ._channel import (
     EAGER,
@@ -151,7 +152,7 @@ def worker_main(
                 forwarder.slot = slot
             ok, value = run_task(task)
             if forked:  # the task forked, and this copy returned from it: it must not go on as the worker
-                os._exit(0)
+                _end_forked_copy(None if ok or not isinstance(value, TaskReturnException) else value)
             words[status] = in_hand | PICKLING
             kind, payload = encode_outcome(slot, ok, value)
             del value
@@ -175,6 +176,33 @@ def worker_main(
     _serve(reader, log, inherited, run, run_pickled)
     reader.close()
     _end()
+
+
+def _end_forked_copy(failure: Optional[TaskReturnException]) -> NoReturn:
+    """End a copy of the worker that a task forked and that returned from the task.
+
+    It ends as a Python process ending there would: status 0 after a return, the
+    ``SystemExit`` code, or 1 and the traceback on standard error after an exception.
+    """
+    code: object = 0
+    if failure is not None:
+        raised = failure.exception
+        if isinstance(raised, SystemExit):
+            code = raised.code
+        else:
+            code = 1
+            with contextlib.suppress(Exception):
+                sys.stderr.write(failure.traceback)
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): printed, status 1
+        with contextlib.suppress(Exception):
+            print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code & 0xFF)
 
 
 def _end() -> None:

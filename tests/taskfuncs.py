@@ -345,3 +345,31 @@ def log_with_unpicklable_extra(value: int) -> int:
 
     logging.getLogger("syncio.tests.worker").info("holding %d", value, extra={"lock": threading.Lock(), "n": value})
     return value
+
+
+def fork_child_ending(how: str) -> int:
+    """Fork; the child returns from this task ending ``how``; the exit status the parent saw."""
+    pid = os.fork()
+    if pid == 0:
+        if how == "exit 3":
+            sys.exit(3)
+        if how == "raise":
+            raise ValueError("the forked child failed")
+        return -1  # "return": a value nobody receives
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+class RebuildsBadly(Exception):
+    """Pickles, but cannot be unpickled: its __init__ needs two arguments."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def log_with_extra_that_fails_to_unpickle(value: int) -> int:
+    import logging
+
+    logging.getLogger("syncio.tests.worker").info("bad extra", extra={"error": RebuildsBadly("x", "y")})
+    return value

@@ -435,6 +435,15 @@ def test_a_task_that_forks_and_returns_in_both_processes(pgather: Gather, no_lea
     assert list(results)[1:] == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_forked_copy_returning_from_a_task_ends_as_python_would(
+    pgather: Gather, start_method: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    results = pgather(*[create_task(taskfuncs.fork_child_ending)(how) for how in ("return", "exit 3", "raise")])
+    assert list(results) == [0, 3, 1]
+    if start_method != "forkserver":  # there, workers write to the fork server's stderr, not this capture
+        assert "ValueError: the forked child failed" in capfd.readouterr().err
+
+
 # -- 4. huge payloads ----------------------------------------------------------------------
 
 

@@ -84,78 +84,63 @@ def test_close_stops_every_worker_and_then_refuses_work(start_method: str) -> No
     assert "closed" in repr(runner)
 
 
-class _NoticedLock:
-    """A Runner's process lock that says when its gather holds it and when close() waits for it."""
-
-    def __init__(self, lock: Any) -> None:
-        self._lock = lock
-        self.held = threading.Event()
-        self.close_waits = threading.Event()
-
-    def __enter__(self) -> None:
-        if threading.current_thread().name == "closer":
-            self.close_waits.set()
-        self._lock.__enter__()
-        self.held.set()
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.__exit__(*exc)
-
-
 def test_close_from_another_thread_lets_running_gathers_finish(start_method: str, tmp_path: Path) -> None:
     before = Snapshot()
-    gate = tmp_path / "gate"
-    os.mkfifo(gate)
     runner = Runner(mp_context=start_method, max_workers=2)
-    lock = _NoticedLock(getattr(runner, "_process_lock"))  # noqa: B009 - private
-    setattr(runner, "_process_lock", lock)  # noqa: B010 - private
     outcome: dict[str, object] = {}
+    gates = {kind: tmp_path / kind for kind in ("process", "thread")}
+    for gate in gates.values():
+        os.mkfifo(gate)
 
-    def call() -> None:
+    def call(kind: str) -> None:
+        tasks = create_task(taskfuncs.wait_for_file)(str(gates[kind])), create_task(add)(1, 2)
         try:
-            outcome["gather"] = list(
-                runner.gather(create_task(taskfuncs.wait_for_file)(str(gate)), create_task(add)(1, 2))
-            )
+            run = runner.gather if kind == "process" else runner.thread_gather
+            outcome[kind] = list(run(*tasks))
         except BaseException as exc:  # recorded for the assertion below
-            outcome["gather"] = exc
+            outcome[kind] = exc
 
-    caller = threading.Thread(target=call)
-    caller.start()
-    assert lock.held.wait(60)
-    closer = threading.Thread(target=runner.close, name="closer")
-    closer.start()
-    assert lock.close_waits.wait(60)
-    gate.write_text("go")  # the running task may finish now, and only now
-    caller.join(60)
-    closer.join(60)
-    assert outcome["gather"] == ["go", 3]
-    assert runner.closed
-    before.assert_unchanged()
+    callers = [threading.Thread(target=call, args=(kind,)) for kind in gates]
+    for caller in callers:
+        caller.start()
+    for gate in gates.values():
+        with open(gate, "w") as waiting:  # opens once the task is running, i.e. each gather is
+            runner.close()  # returns at once: the gathers running end first, as they would have
+            assert runner.closed
+            waiting.write("go")
+    for caller in callers:
+        caller.join(60)
+    assert outcome == {"process": ["go", 3], "thread": ["go", 3]}
+    before.assert_unchanged()  # their workers stopped as they ended
     with pytest.raises(RuntimeError, match="this Runner is closed"):
-        runner.thread_gather(create_task(add)(1, 2))
+        runner.gather(create_task(add)(1, 2))
 
 
-def _close_in_the_loop(loop: Any, runner: Runner, release: threading.Event) -> None:
-    for _ in loop:
-        release.set()  # let a blocked thread task end, so that close() can join its thread
-        runner.close()
-
-
-def test_close_inside_an_as_completed_loop_ends_the_loop(start_method: str, tmp_path: Path) -> None:
+def test_close_inside_an_as_completed_loop_lets_the_loop_finish(start_method: str) -> None:
     before = Snapshot()
-    gate = tmp_path / "gate"
-    os.mkfifo(gate)  # never opened for writing: the process task blocks until it is killed
-    runner = Runner(mp_context=start_method, max_workers=1)
-    loop = runner.as_completed(create_task(add)(1, 0), create_task(taskfuncs.wait_for_file)(str(gate)))
-    with pytest.raises(RuntimeError, match=r"^the worker pool was closed while this call was running$"):
-        _close_in_the_loop(loop, runner, threading.Event())
-    release = threading.Event()
-    runner = Runner(max_threads=2)
-    loop = runner.thread_as_completed(create_task(add)(1, 0), create_task(release.wait)())
-    with pytest.raises(RuntimeError, match=r"^the thread pool was closed while this call was running$"):
-        _close_in_the_loop(loop, runner, release)
+    runner = Runner(mp_context=start_method, max_workers=2)
+    process_loop = dict(runner.as_completed(*[create_task(add)(i, 0) for i in range(20)]))
+    seen = {}
+    for key, value in runner.as_completed(*[create_task(add)(i, 0) for i in range(20)]):
+        runner.close()
+        seen[key] = value
+    assert seen == process_loop
     assert runner.closed
     before.assert_unchanged()
+    runner = Runner(max_threads=2)
+    seen = {}
+    for key, value in runner.thread_as_completed(*[create_task(add)(i, 0) for i in range(20)]):
+        runner.close()
+        seen[key] = value
+    assert seen == process_loop
+    before.assert_unchanged()
+
+
+def test_close_inside_a_thread_task_does_not_wait_for_itself() -> None:
+    with Runner(max_threads=2) as runner:
+        results = runner.thread_gather(create_task(runner.close)(), create_task(add)(1, 2))
+    assert list(results) == [None, 3]
+    assert runner.closed
 
 
 def test_thread_gathers_reuse_threads() -> None:

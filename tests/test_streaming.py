@@ -194,6 +194,21 @@ def test_a_record_with_an_unpicklable_extra_field_still_arrives(
     assert str(record.lock).startswith("<unlocked _thread.lock object at ")  # type: ignore[attr-defined]
 
 
+def test_a_record_that_fails_to_unpickle_costs_no_result(
+    start_method: str, worker_records: list[logging.LogRecord], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="syncio"):
+        results = syncio.gather(
+            create_task(taskfuncs.log_with_extra_that_fails_to_unpickle)(4),
+            create_task(add)(1, 1),
+            mp_context=start_method,
+        )
+    assert list(results) == [4, 2]
+    assert worker_records == []
+    (warning,) = [r for r in caplog.records if r.name == "syncio"]
+    assert warning.getMessage().startswith("a record logged in a worker could not be unpickled here (TypeError: ")
+
+
 def test_worker_logging_can_be_turned_off(start_method: str, worker_records: list[logging.LogRecord]) -> None:
     syncio.gather(create_task(taskfuncs.log_and_return)(1), mp_context=start_method, forward_logs=False)
     assert [r for r in worker_records if r.process != os.getpid()] == []
