@@ -15,6 +15,7 @@ import pickle
 from typing import Callable, Optional
 
 from ._outcome import key_of
+from ._pickling import _safe_str  # pyright: ignore[reportPrivateUsage]  # shared message helper
 
 __all__ = ["NO_SLOT", "LogForwarder", "capture_levels", "replay"]
 
@@ -67,7 +68,7 @@ class LogForwarder(logging.Handler):
 
 
 def _dumps(fields: dict[str, object]) -> bytes:
-    """A record's fields pickled; any that does not pickle (say, an ``extra=`` lock) as its repr."""
+    """A record's fields pickled; any that does not pickle (say, an ``extra=`` lock) as its text."""
     try:
         return pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
@@ -76,15 +77,8 @@ def _dumps(fields: dict[str, object]) -> bytes:
         try:
             pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
-            fields[name] = _repr(value)
+            fields[name] = _safe_str(value)
     return pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _repr(value: object) -> str:
-    try:
-        return repr(value)
-    except Exception:
-        return f"<unrepresentable {type(value).__name__}>"
 
 
 def replay(payload: bytes | bytearray) -> None:

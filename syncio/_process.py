@@ -258,7 +258,6 @@ class WorkerPool:
         self.workers: list[_Worker] = []
         self.free_seats = list(range(max_workers - 1, -1, -1))
         self.started = 0
-        self.closed = False
         self.failed_starts = 0  # workers that died while starting since one last did not
         with interrupts_held():  # the caller gets the pool, to close, or nothing to close
             self.status = StatusBoard(max_workers)
@@ -310,8 +309,6 @@ class WorkerPool:
                 if self.finished:
                     batch, self.finished = self.finished, []
                     yield batch
-                    if self.closed and self.remaining:  # by the caller between two batches
-                        raise RuntimeError("the worker pool was closed while this call was running")
                 if not self.remaining:
                     break
                 if self._past(deadline):
@@ -346,9 +343,6 @@ class WorkerPool:
 
     def close(self, deadline: Optional[float] = None) -> None:
         """Stop every worker (STOP if idle, signals if not, or once ``deadline`` passed) and release the pool."""
-        if self.closed:
-            return
-        self.closed = True
         try:
             self._stop(list(self.workers), deadline)
         finally:
@@ -381,10 +375,7 @@ class WorkerPool:
             # No descriptors or processes left, or Ctrl-C at this moment: leave no worker,
             # zombie or descriptor behind, and the seat free.
             if worker in self.workers:
-                self.workers.remove(worker)
-                for fd in (worker.reader.fd, worker.sentinel):
-                    if fd in self.selector.get_map():
-                        self.selector.unregister(fd)
+                self._unwatch(worker)
             worker.abandon()
             if worker.seat not in self.free_seats:
                 self.free_seats.append(worker.seat)
@@ -442,16 +433,20 @@ class WorkerPool:
 
     def _forget(self, worker: _Worker) -> None:
         """Release a worker that has exited and been joined."""
-        for fd in (worker.reader.fd, worker.writer.fd, worker.sentinel):
-            if fd in self.selector.get_map():
-                self.selector.unregister(fd)
-        self.workers.remove(worker)
+        self._unwatch(worker)
         self.free_seats.append(worker.seat)
         worker.close_pipes()
         # ValueError: its exit status was lost (Ctrl-C just as it was reaped), so
         # multiprocessing takes it for running; the Popen's finalizer frees the rest.
         with contextlib.suppress(ValueError):
             worker.process.close()
+
+    def _unwatch(self, worker: _Worker) -> None:
+        """Take a worker off the pool's list and out of its selector."""
+        for fd in (worker.reader.fd, worker.writer.fd, worker.sentinel):
+            if fd in self.selector.get_map():
+                self.selector.unregister(fd)
+        self.workers.remove(worker)
 
     # -- events -------------------------------------------------------------------
 

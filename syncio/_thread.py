@@ -39,7 +39,6 @@ class ThreadPool:
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
         self.abandoned = False  # a timed-out call left threads busy
-        self.closed = False
         self.calls = 0  # calls in progress, counted by the owner (a Runner)
         self._work: SimpleQueue[Optional[tuple[_Call, int, Task[[], object]]]] = SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -104,8 +103,6 @@ class ThreadPool:
                 batch = [item, *_drain(call.done)]  # and whatever else is ready
                 unfinished.difference_update(slot for slot, _ in batch)
                 yield batch
-                if self.closed and unfinished:  # by the caller between two batches
-                    raise RuntimeError("the thread pool was closed while this call was running")
             if not unfinished:
                 return
             call.cancelled.set()
@@ -123,7 +120,6 @@ class ThreadPool:
 
     def close(self) -> None:
         """Let every thread exit after its current task; join them unless some were abandoned."""
-        self.closed = True
         for _ in self._threads:
             self._work.put(None)
         if not self.abandoned:
