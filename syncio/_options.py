@@ -35,6 +35,8 @@ def default_process_workers() -> int:
 
 
 def check_tasks(name: str, tasks: Sequence[object]) -> list[Task[[], Any]]:
+    if set(map(type, tasks)) <= {Task}:  # the common case, checked in C
+        return list(tasks)  # type: ignore[arg-type]  # checked
     for position, task in enumerate(tasks, 1):
         if not isinstance(task, Task):
             hint = " (wrap it: create_task(f)(*args))" if callable(task) else ""

@@ -26,8 +26,6 @@ import os
 import selectors
 import signal
 import time
-from collections import deque
-from itertools import repeat
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -58,8 +56,9 @@ from ._logs import capture_levels, replay
 from ._options import time_left
 from ._outcome import TaskReturnException, key_of, timed_out
 from ._pickling import decode_outcome, decode_spilled, pickle_task
+from ._positions import Positions
 from ._progress import Outcomes
-from ._results import FLUSH, LENGTH, take
+from ._results import FLUSH, LENGTH, Batch, take
 from ._status import AREA, StatusBoard
 from ._task import Task
 from ._worker import IDLE, PHASES, RUN_COUNT, worker_main
@@ -115,7 +114,7 @@ class _Worker:
     )
 
     def __init__(self, seat: int) -> None:
-        self.outstanding: deque[int] = deque()
+        self.outstanding = Positions()
         self.batch = 0  # how many tasks the last batch sent had
         self.record_size = 0.0  # bytes per outcome record in its last report (0: none yet)
         self.task_seconds = 0.0  # seconds per task in its last report (timed by the worker)
@@ -272,9 +271,9 @@ class WorkerPool:
         spill.remove_orphans()
         # The call being run:
         self.tasks: Sequence[Task[[], object]] = ()
-        self.finished: list[tuple[int, object]] = []  # outcomes not yet handed out
+        self.finished = Batch()  # outcomes not yet handed out
         self.remaining = 0
-        self.todo: deque[int] = deque()
+        self.todo = Positions()
         self.retried: set[int] = set()
         self.deadline: Optional[float] = None
         self.eager = False
@@ -282,7 +281,7 @@ class WorkerPool:
     # -- life cycle ---------------------------------------------------------------
 
     def stream(self, tasks: Sequence[Task[[], object]], deadline: Optional[float], eager: bool = False) -> Outcomes:
-        """Run ``tasks``; yield lists of ``(position, outcome)`` pairs as tasks finish.
+        """Run ``tasks``; yield batches of ``(position, outcome)`` pairs as tasks finish.
 
         With ``eager``, workers report each outcome as soon as they have it; otherwise
         they may hold a few milliseconds' worth back to report them together (see
@@ -293,21 +292,21 @@ class WorkerPool:
         for the next call.
         """
         self.tasks, self.deadline, self.eager = tasks, deadline, eager
-        self.finished.clear()
+        self.finished = Batch()
         self.remaining = len(tasks)
-        self.todo = deque()
+        self.todo = Positions()
         self.retried = set()
         try:
             # A deadline already past starts nothing: every task "did not start".
             while len(self.workers) < min(self.max_workers, len(tasks)) and not self._past(deadline):
                 self._start_worker()
             # Only now, so that forked workers do not get a copy of it.
-            self.todo = deque(range(len(tasks)))
+            self.todo = Positions(range(len(tasks)))
             for worker in list(self.workers):
                 self._dispatch(worker)
             while self.remaining or self.finished:
                 if self.finished:
-                    batch, self.finished = self.finished, []
+                    batch, self.finished = self.finished, Batch()
                     yield batch
                 if not self.remaining:
                     break
@@ -322,7 +321,7 @@ class WorkerPool:
         finally:
             self._stop([worker for worker in self.workers if worker.doomed])
             self.tasks = ()
-            self.finished.clear()
+            self.finished = Batch()
 
     @staticmethod
     def _past(deadline: Optional[float]) -> bool:
@@ -516,23 +515,11 @@ class WorkerPool:
 
     def _dispatch_inherited(self, worker: _Worker, size: int) -> None:
         """Send ``size`` tasks the worker inherited: one frame per run of consecutive positions."""
-        todo, outstanding = self.todo, worker.outstanding
-        while size and todo:
-            start = todo[0]
-            count = min(size, len(todo))
-            if todo[count - 1] == start + count - 1:  # ascending, so all consecutive
-                pop = todo.popleft
-                for _ in repeat(None, count):
-                    pop()
-            else:
-                todo.popleft()
-                count = 1
-                while count < size and todo and todo[0] == start + count:
-                    todo.popleft()
-                    count += 1
-            worker.writer.send(start, RUN_INHERITED, RUN_COUNT.pack(count))
-            outstanding.extend(range(start, start + count))
-            size -= count
+        while size and self.todo:
+            run = self.todo.take_run(size)
+            worker.writer.send(run.start, RUN_INHERITED, RUN_COUNT.pack(len(run)))
+            worker.outstanding.extend(run)
+            size -= len(run)
 
     def _flush(self, worker: _Worker) -> None:
         try:
@@ -586,9 +573,7 @@ class WorkerPool:
         # read again by the next call (the worker is kept if nothing is outstanding).
         worker.consumed = end
         # Records come in the order the tasks were sent, so they are the first ones.
-        pop = worker.outstanding.popleft
-        for _ in repeat(None, taken):
-            pop()
+        worker.outstanding.drop(taken)
         self.remaining -= taken
 
     def _in_hand(self, worker: _Worker) -> tuple[int, int]:
@@ -633,8 +618,7 @@ class WorkerPool:
                 self._fail_start_up(worker, how, pid, exitcode)
                 return
             # It never read a task: they all go to a new worker.
-            self.todo.extendleft(reversed(worker.outstanding))
-            worker.outstanding.clear()
+            worker.outstanding.move_to_front_of(self.todo)
         elif worker.outstanding:
             index = worker.outstanding.popleft()
             if in_hand == index and phase != IDLE:
@@ -649,8 +633,7 @@ class WorkerPool:
             else:
                 message = f"{key_of(index)} ({self.tasks[index]!r}) did not run: {how} twice before starting it"
                 self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
-            self.todo.extendleft(reversed(worker.outstanding))
-            worker.outstanding.clear()
+            worker.outstanding.move_to_front_of(self.todo)
         if self.todo and len(self.workers) < self.max_workers:
             self._dispatch(self._start_worker())
 
@@ -674,7 +657,7 @@ class WorkerPool:
             self._finish(index, TaskReturnException(WorkerDiedError(message, pid=pid, exitcode=exitcode)))
 
     def _finish(self, index: int, value: object) -> None:
-        self.finished.append((index, value))
+        self.finished.append(index, value)
         self.remaining -= 1
 
     def _expire(self) -> None:
@@ -691,8 +674,7 @@ class WorkerPool:
                 index = worker.outstanding.popleft()
                 in_hand, phase = self._in_hand(worker)
                 self._timeout(index, started=in_hand == index and phase != IDLE)
-                self.todo.extendleft(reversed(worker.outstanding))
-                worker.outstanding.clear()
+                worker.outstanding.move_to_front_of(self.todo)
         for index in self.todo:
             self._timeout(index, started=False)
         self.todo.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator, Optional, Protocol, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -13,10 +13,18 @@ from ._task import Task
 
 __all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed", "watched"]
 
+
+class OutcomeBatch(Protocol):
+    """Some ``(position, outcome)`` pairs: a list of them, or a process pool's ``Batch``."""
+
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Tuple[int, object]]: ...
+
+
 # No string (forward reference) in here: typing would compile it at import, which
 # costs about 200 KiB of memory in every process (forked workers included).
-Outcomes = Generator[List[Tuple[int, object]], None, None]
-"""What the pools' ``stream`` yields: lists of ``(position, outcome)`` as tasks finish."""
+Outcomes = Generator[OutcomeBatch, None, None]
+"""What the pools' ``stream`` yields: batches of ``(position, outcome)`` as tasks finish."""
 
 ProgressCallback = Callable[[str, int, int], object]
 """Called in the caller's thread as each task finishes: ``(key, done, total)``."""

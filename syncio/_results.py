@@ -11,7 +11,10 @@ how long their tasks took (so the parent can tell quick tasks from slow ones):
 
 - before it waits for more work, so a batch is reported as soon as it is done;
 - once the task of its oldest unreported record started ``FLUSH_AFTER`` ago, so a
-  slow task's result is reported at once and fast ones at least that often;
+  slow task's result is reported at once and fast ones at least that often; the
+  first report after work arrives comes sooner, ``FIRST_FLUSH_AFTER``, so that the
+  parent soon knows how quick the tasks are and can queue the worker's next batch
+  well before this one ends;
 - after every record when the parent asked for that (EAGER frame): when the caller
   watches outcomes arrive (``as_completed``, a progress callback), so that a result
   never waits for the worker's next task to end;
@@ -42,13 +45,13 @@ from __future__ import annotations
 import pickle
 import struct
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from ._channel import FLUSHED, RESULT
 from ._pickling import MAX_RECORD, RESULT_PROTOCOL, decode_outcome
 from ._status import AREA, SeatMemory
 
-__all__ = ["FLUSH", "FLUSH_AFTER", "LENGTH", "ResultLog", "Send", "take"]
+__all__ = ["FIRST_FLUSH_AFTER", "FLUSH", "FLUSH_AFTER", "LENGTH", "Batch", "ResultLog", "Send", "take"]
 
 # BININT (kind << 24 | size), POP, BININT slot: see the module docstring.
 RECORD = struct.Struct("<BIBBI")
@@ -63,9 +66,18 @@ LENGTH = struct.Struct("<Q")  # a RELEASED frame's payload: how far the parent h
 # are joinable, and the seconds from the start of their first task to the last's end.
 FLUSH = struct.Struct("<QI?d")
 FLUSH_AFTER = 0.002  # seconds
+FIRST_FLUSH_AFTER = 0.00025  # seconds
 _WRAP = 0  # record kind: nothing more before the area's end (no frame kind is 0)
 _HEADER = RECORD.size
 _pack = RECORD.pack_into
+# A record of an int result that fits BININT: the header, then PROTO 3, BININT value
+# (pickle.dumps(value, 3) as BININT, without its STOP), packed in one call.
+_INT_RECORD = struct.Struct("<BIBBIBBBi")
+_pack_int = _INT_RECORD.pack_into
+_INT_RECORD_SIZE = _INT_RECORD.size
+_INT_WORD = RESULT << _SIZE_BITS | (_INT_RECORD_SIZE - _HEADER)
+_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+_PROTO = 0x80
 _monotonic = time.monotonic
 
 Send = Callable[..., None]  # send(slot, kind, payload=b"")
@@ -77,6 +89,7 @@ class ResultLog:
     __slots__ = (
         "_area",
         "_count",
+        "_due",
         "_index",
         "_joinable",
         "_last",
@@ -101,6 +114,7 @@ class ResultLog:
         self._joinable = True  # ... and all are protocol-3 results (take checks the rest)
         self._last = 0.0  # when the last record was committed, or work last arrived
         self._since = 0.0  # when the task of the oldest unreported record started
+        self._due = FIRST_FLUSH_AFTER  # report once that record's task started this long ago
         self.eager = False  # report each record at once (the caller watches outcomes arrive)
 
     @property
@@ -110,7 +124,8 @@ class ResultLog:
 
     def mark(self) -> None:
         """Note that work arrived now (the next task starts about now)."""
-        self._last = time.monotonic()
+        self._last = _monotonic()
+        self._due = FIRST_FLUSH_AFTER
 
     def put(self, slot: int, kind: int, payload: bytes) -> None:
         """Record an outcome, reporting the records if due.
@@ -137,7 +152,27 @@ class ResultLog:
             self._joinable = False
         _pack(area, at, _BININT, kind << _SIZE_BITS | size, _POP, _BININT, slot)
         area[at + _HEADER : stop] = payload
-        end += _HEADER + size
+        self._commit(end + _HEADER + size)
+
+    def put_plain(self, slot: int, value: object) -> bool:
+        """Record a result that is an int of at most 32 bits, without pickling it.
+
+        The record is what ``put`` would store for it, written in one go. Returns False,
+        recording nothing, for any other value or when the record does not fit where
+        the area's next record goes: ``put`` then takes the pickled result as usual.
+        """
+        if type(value) is not int or not _INT_MIN <= value <= _INT_MAX:  # a bool is not an int here
+            return False
+        end = self.end
+        at = end % AREA
+        if at + _INT_RECORD_SIZE > AREA or end + _INT_RECORD_SIZE > self._limit:
+            return False
+        _pack_int(self._area, at, _BININT, _INT_WORD, _POP, _BININT, slot, _PROTO, RESULT_PROTOCOL, _BININT, value)
+        self._commit(end + _INT_RECORD_SIZE)
+        return True
+
+    def _commit(self, end: int) -> None:
+        """Count the records written up to length ``end``; report them if due."""
         self._words[self._index] = end  # only now does the record count
         self.end = end
         now = _monotonic()
@@ -145,7 +180,7 @@ class ResultLog:
             self._since = self._last  # about when this record's task started
         self._count += 1
         self._last = now
-        if self.eager or now - self._since >= FLUSH_AFTER:
+        if self.eager or now - self._since >= self._due:
             self.flush()
 
     def _go_round(self, end: int, at: int, size: int) -> bool:
@@ -166,22 +201,48 @@ class ResultLog:
             self._send(0, FLUSHED, FLUSH.pack(self.end, self._count, self._joinable, self._last - self._since))
             self._count = 0
             self._joinable = True
+            self._due = FLUSH_AFTER
 
     def release(self, upto: int) -> None:
         """The parent has read the records up to length ``upto``: their space is free again."""
         self._limit = upto + AREA
 
 
+class Batch:
+    """Parent side: outcomes for the caller, iterated as ``(slot, outcome)`` pairs.
+
+    Kept as two lists, with no pair object per outcome: quick tasks make thousands,
+    and every new object the garbage collector tracks brings a collection nearer,
+    whose pass writes to (so copies) memory pages that forked workers still share.
+    """
+
+    __slots__ = ("outcomes", "slots")
+
+    def __init__(self) -> None:
+        self.slots: list[int] = []
+        self.outcomes: list[object] = []
+
+    def append(self, slot: int, outcome: object) -> None:
+        self.slots.append(slot)
+        self.outcomes.append(outcome)
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        return zip(self.slots, self.outcomes)
+
+
 def take(
     area: memoryview,
     start: int,
     stop: int,
-    finished: list[tuple[int, object]],
+    finished: Batch,
     *,
     count: int = 0,
     joinable: bool = False,
 ) -> int:
-    """Parent side: append ``(slot, outcome)`` for the records between two committed lengths.
+    """Parent side: add ``(slot, outcome)`` to ``finished`` for the records between two committed lengths.
 
     ``count`` and ``joinable`` are what the FLUSHED frame for these records said (a
     worker that exited sent none for its last ones: pass neither). Returns how many
@@ -196,13 +257,13 @@ def take(
         except BaseException:  # a result that fails to unpickle: found and reported below
             joined = ()
         if len(joined) == 2 * count:
-            pairs = iter(joined)
-            finished.extend(zip(pairs, pairs))
+            finished.slots += joined[::2]
+            finished.outcomes += joined[1::2]
             return count
     return _take_each(area, start, stop, finished)
 
 
-def _take_each(area: memoryview, start: int, stop: int, finished: list[tuple[int, object]]) -> int:
+def _take_each(area: memoryview, start: int, stop: int, finished: Batch) -> int:
     """``take`` record by record: a failure in its own slot, whatever else the batch holds."""
     unpack = RECORD.unpack_from
     taken = 0
@@ -224,5 +285,5 @@ def _take_each(area: memoryview, start: int, stop: int, finished: list[tuple[int
         payload = bytes(area[at : at + size])
         if kind == RESULT and payload[1] == RESULT_PROTOCOL:
             payload += _STOP
-        finished.append((slot, decode_outcome(kind, payload, slot)))
+        finished.append(slot, decode_outcome(kind, payload, slot))
     return taken

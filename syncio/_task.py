@@ -46,7 +46,8 @@ class Task(Generic[P, R_co]):
     ``Task[P, R]`` still needs the arguments described by ``P``; ``Task[[], R]`` is
     ready to run and is what :func:`~syncio.gather` accepts. Tasks are immutable:
     calling one returns a new task with the extra arguments appended, like
-    :func:`functools.partial`, and never changes the original.
+    :func:`functools.partial`, and never changes the original; ``func``, ``args`` and
+    ``kwargs`` are read-only, and a task takes no other attributes.
     """
 
     __slots__ = ("__weakref__", "_args", "_func", "_kwargs")
@@ -62,9 +63,9 @@ class Task(Generic[P, R_co]):
         kwargs: Optional[Mapping[str, object]] = None,
     ) -> None:
         _check_callable(func)
-        _set_func(self, func)
-        _set_args(self, _checked_args(args))
-        _set_kwargs(self, _checked_kwargs(kwargs))
+        self._func = func
+        self._args = _checked_args(args)
+        self._kwargs = _checked_kwargs(kwargs)
 
     @property
     def func(self) -> Callable[..., R_co]:
@@ -87,20 +88,14 @@ class Task(Generic[P, R_co]):
         # tuple and a str-keyed dict: skip the checks (this is the hot path for
         # building thousands of tasks).
         task: Task[[], R_co] = _new(Task)
-        _set_func(task, self._func)
-        _set_args(task, self._args + args if self._args else args)
-        _set_kwargs(task, {**self._kwargs, **kwargs} if self._kwargs else kwargs or _NO_KEYWORDS)
+        task._func = self._func
+        task._args = self._args + args if self._args else args
+        task._kwargs = {**self._kwargs, **kwargs} if self._kwargs else kwargs or _NO_KEYWORDS
         return task
 
     def run(self) -> R_co:
         """Call the function with the stored arguments in this thread and return its result."""
         return self._func(*self._args, **self._kwargs)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Task is immutable; cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Task is immutable; cannot delete {name!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Task, (self._func, self._args, self._kwargs))
@@ -121,12 +116,8 @@ class Task(Generic[P, R_co]):
         return f"<Task {func_name(self._func)}({', '.join(parts)})>"
 
 
-# The slots' own setters: Task.__setattr__ refuses every assignment, and these are
-# faster than object.__setattr__ besides (tasks are built by the thousand).
+# Makes a Task without running __init__'s checks, for the hot paths that need none.
 _new: Any = object.__new__
-_set_func: Any = vars(Task)["_func"].__set__
-_set_args: Any = vars(Task)["_args"].__set__
-_set_kwargs: Any = vars(Task)["_kwargs"].__set__
 
 
 def _checked_args(args: object) -> tuple[object, ...]:
@@ -149,13 +140,14 @@ def _checked_kwargs(kwargs: object) -> dict[str, object]:
 
 
 _ASYNC_FLAGS = 0x0080 | 0x0200  # inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR (inspect loads slowly)
+_FUNCTION = types.FunctionType
 _NEVER_ASYNC = (types.BuiltinFunctionType, types.BuiltinMethodType, type)
 
 
 def _plainly_sync(func: object) -> bool:
     """True for a plain function that is not async: the common case, told apart fast."""
     return (
-        type(func) is types.FunctionType
+        type(func) is _FUNCTION
         and not func.__code__.co_flags & _ASYNC_FLAGS
         and "_is_coroutine_marker" not in func.__dict__
     )
@@ -204,11 +196,17 @@ def create_task(
             not a tuple, or ``kwargs`` is not a mapping with string keys.
     """
     # By identity: an object that only compares equal to () must still be rejected below.
-    if args is _NO_ARGS and kwargs is _NO_KWARGS and _plainly_sync(func):
+    if (
+        args is _NO_ARGS
+        and kwargs is _NO_KWARGS
+        and type(func) is _FUNCTION  # _plainly_sync(func), inlined: once per task built
+        and not func.__code__.co_flags & _ASYNC_FLAGS
+        and "_is_coroutine_marker" not in func.__dict__
+    ):
         # The common create_task(f): nothing to check and no arguments to copy.
         task: Task[Any, T] = _new(Task)
-        _set_func(task, func)
-        _set_args(task, ())
-        _set_kwargs(task, _NO_KEYWORDS)
+        task._func = func  # pyright: ignore[reportPrivateUsage]
+        task._args = ()  # pyright: ignore[reportPrivateUsage]
+        task._kwargs = _NO_KEYWORDS  # pyright: ignore[reportPrivateUsage]
         return task
     return Task(func, args, kwargs)

@@ -134,7 +134,7 @@ def worker_main(
             send(slot, SPILLED, path)
 
     log = ResultLog(memory, send, send_otherwise)
-    put = log.put
+    put, put_plain = log.put, log.put_plain
     forked = False  # this is a copy of the worker that a task forked
 
     def note_forked() -> None:
@@ -154,10 +154,11 @@ def worker_main(
             if forked:  # the task forked, and this copy returned from it: it must not go on as the worker
                 _end_forked_copy(None if ok or not isinstance(value, TaskReturnException) else value)
             words[status] = in_hand | PICKLING
-            kind, payload = encode_outcome(slot, ok, value)
-            del value
-            words[status] = in_hand | SENDING
-            put(slot, kind, payload)
+            if not (ok and put_plain(slot, value)):  # a small int is recorded as is
+                kind, payload = encode_outcome(slot, ok, value)
+                del value
+                words[status] = in_hand | SENDING
+                put(slot, kind, payload)
             # No "idle" mark after this: once the outcome is committed, the parent moves
             # on to the next task, and a slot other than that one means "not started".
             if forwarder is not None:

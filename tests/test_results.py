@@ -11,6 +11,7 @@ Every test runs under fork, spawn and forkserver.
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import pickle
@@ -28,10 +29,13 @@ from taskfuncs import hello, make_bytes
 
 import syncio
 import syncio._process
+import syncio._results
 from syncio import Runner, Task, TaskReturnException, TaskTimeoutError, WorkerDiedError, as_completed, create_task
+from syncio._channel import RESULT
 from syncio._pickling import MAX_RECORD, encode_outcome
 from syncio._process import WorkerPool
-from syncio._status import AREA
+from syncio._results import FIRST_FLUSH_AFTER, FLUSH, FLUSH_AFTER, Batch, ResultLog, take
+from syncio._status import AREA, StatusBoard
 
 
 def _error(value: object) -> BaseException:
@@ -323,3 +327,109 @@ def test_quick_tasks_are_not_cut_into_ever_smaller_batches(start_method: str, mo
     results = syncio.gather(*[create_task(hello)(i) for i in range(400)], mp_context=start_method, max_workers=1)
     assert list(results) == [hello(i) for i in range(400)]
     assert sizes == [200, 200]
+
+
+_RECORDED_AS_THEY_ARE: list[object] = [0, 1, -1, 255, 256, 2**31 - 1, -(2**31)]
+_PLAIN_EDGES = [*_RECORDED_AS_THEY_ARE, 2**31, -(2**31) - 1, 2**64, True, False, None, 1.5]
+
+
+def _log_on_a_board(board: StatusBoard, sent: list[tuple[int, int, bytes]]) -> ResultLog:
+    def send(slot: int, kind: int, payload: bytes = b"") -> None:
+        sent.append((slot, kind, payload))
+
+    def otherwise(slot: int, kind: int, payload: bytes) -> None:
+        raise AssertionError(f"task {slot}'s outcome did not go into the area")
+
+    log = ResultLog(board[0], send, otherwise)
+    log.release(0)
+    log.mark()  # work arrived
+    return log
+
+
+def test_int_results_are_recorded_unpickled_and_read_back_exactly() -> None:
+    # Ints of up to 32 bits take put_plain's one-call record; anything else (bools
+    # included, which must stay bools) goes the pickled way. Records of both kinds,
+    # side by side, read back to the same values and types, together or one by one.
+    board = StatusBoard(1)
+    try:
+        sent: list[tuple[int, int, bytes]] = []
+        log = _log_on_a_board(board, sent)
+        plain = [log.put_plain(slot, value) for slot, value in enumerate(_PLAIN_EDGES)]
+        recorded = len(_RECORDED_AS_THEY_ARE)
+        assert plain == [True] * recorded + [False] * (len(_PLAIN_EDGES) - recorded)
+        for slot, value in enumerate(_PLAIN_EDGES):
+            if not plain[slot]:
+                log.put(slot, *encode_outcome(slot, True, value))
+        log.flush()
+        end, count, joinable, _ = FLUSH.unpack(sent[-1][2])
+        assert (count, joinable) == (len(_PLAIN_EDGES), True)
+        area = board[0].area
+        for together in (True, False):
+            batch = Batch()
+            assert take(area, 0, end, batch, count=count, joinable=together) == count
+            got = sorted(batch, key=lambda pair: pair[0])
+            assert [value for _, value in got] == _PLAIN_EDGES
+            assert [type(value) for _, value in got] == [type(value) for value in _PLAIN_EDGES]
+    finally:
+        board.close()
+
+
+def test_an_int_record_that_does_not_fit_before_the_area_end_goes_round_by_put() -> None:
+    board = StatusBoard(1)
+    try:
+        log = _log_on_a_board(board, [])
+        payload = encode_outcome(0, True, b"x" * 1000)[1]
+        slot = 0
+        while AREA - log.end >= 1100:  # fill the area to just short of its end
+            log.put(slot, RESULT, payload)
+            slot += 1
+        # One more record, leaving 10 bytes before the end.
+        filler = next(p for k in range(1100) if len(p := encode_outcome(0, True, b"x" * k)[1]) == AREA - log.end - 20)
+        log.put(slot, RESULT, filler)
+        slot += 1
+        assert AREA - log.end == 10
+        log.release(log.end)  # the parent has read it all
+        start = log.end
+        assert not log.put_plain(slot, 7)  # 18 bytes would not fit before the end
+        log.put(slot, *encode_outcome(slot, True, 7))  # so put starts the area again
+        assert log.end % AREA < 100
+        assert log.put_plain(slot + 1, 8)
+        batch = Batch()
+        assert take(board[0].area, start, log.end, batch) == 2
+        assert list(batch) == [(slot, 7), (slot + 1, 8)]
+    finally:
+        board.close()
+
+
+def test_the_first_report_after_work_arrives_comes_sooner(monkeypatch: pytest.MonkeyPatch) -> None:
+    # So that the parent soon knows the tasks are quick and sends the next batch
+    # before this one ends; later reports come every FLUSH_AFTER.
+    now = [100.0]
+    monkeypatch.setattr(syncio._results, "_monotonic", lambda: now[0])
+    board = StatusBoard(1)
+    try:
+        sent: list[tuple[int, int, bytes]] = []
+        log = _log_on_a_board(board, sent)
+        step = FIRST_FLUSH_AFTER / 3.3  # the fourth record is the first one past it
+        for _ in range(2):  # for each batch that arrives
+            sent.clear()
+            log.mark()
+            slot = 0
+            while not sent:
+                now[0] += step
+                assert log.put_plain(slot, slot)
+                slot += 1
+            assert slot == 4  # reported FIRST_FLUSH_AFTER after the batch arrived
+            while len(sent) < 2:
+                now[0] += step
+                assert log.put_plain(slot, slot)
+                slot += 1
+            assert slot - 4 == math.ceil(FLUSH_AFTER / step)  # then every FLUSH_AFTER
+    finally:
+        board.close()
+
+
+def test_int_results_keep_their_exact_values_and_types(pgather: Gather) -> None:
+    results = list(pgather(*[create_task(taskfuncs.identity)(value) for value in _PLAIN_EDGES]))
+    assert results == _PLAIN_EDGES
+    assert [type(value) for value in results] == [type(value) for value in _PLAIN_EDGES]

@@ -32,10 +32,13 @@ def test_calling_a_task_returns_a_new_one_and_leaves_the_old_alone() -> None:
 
 def test_tasks_are_immutable() -> None:
     task = create_task(hello)(1)
-    with pytest.raises(AttributeError, match="immutable"):
-        task._args = (2,)  # pyright: ignore[reportPrivateUsage]
-    with pytest.raises(AttributeError, match="immutable"):
-        del task._func  # pyright: ignore[reportPrivateUsage]
+    attempts: list[tuple[str, object]] = [("func", add), ("args", (2,)), ("kwargs", {}), ("extra", 1)]
+    for name, value in attempts:
+        with pytest.raises(AttributeError):
+            setattr(task, name, value)  # read-only properties, and no attributes beyond them
+        with pytest.raises(AttributeError):
+            delattr(task, name)
+    assert (task.func, task.args, dict(task.kwargs)) == (hello, (1,), {})
     with pytest.raises(TypeError):
         task.kwargs["x"] = 1  # type: ignore[index]
     kwargs = {"b": 2}
