@@ -276,6 +276,7 @@ class WorkerPool:
         self.todo = Positions()
         self.retried: set[int] = set()
         self.deadline: Optional[float] = None
+        self.planned = 0  # workers the call runs on, once all are started
         self.eager = False
 
     # -- life cycle ---------------------------------------------------------------
@@ -296,14 +297,15 @@ class WorkerPool:
         self.remaining = len(tasks)
         self.todo = Positions()
         self.retried = set()
+        self.planned = min(self.max_workers, len(tasks))
         try:
-            # A deadline already past starts nothing: every task "did not start".
-            while len(self.workers) < min(self.max_workers, len(tasks)) and not self._past(deadline):
-                self._start_worker()
-            # Only now, so that forked workers do not get a copy of it.
-            self.todo = Positions(range(len(tasks)))
+            self.todo = Positions(range(len(tasks)))  # one run: nothing for a forked worker to copy
             for worker in list(self.workers):
                 self._dispatch(worker)
+            # Each new worker gets its first batch at once, to start on while the next one
+            # starts. A deadline already past starts nothing: every task "did not start".
+            while len(self.workers) < self.planned and not self._past(deadline):
+                self._dispatch(self._start_worker())
             while self.remaining or self.finished:
                 if self.finished:
                     batch, self.finished = self.finished, Batch()
@@ -471,7 +473,7 @@ class WorkerPool:
             worker.eager = self.eager
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
-        size = max(1, len(self.todo) // (2 * len(self.workers)))
+        size = max(1, len(self.todo) // (2 * max(self.planned, len(self.workers))))
         if early and worker.task_seconds:
             size = max(size, int(_QUICK_BATCH / worker.task_seconds))
         if worker.record_size:

@@ -433,3 +433,21 @@ def test_int_results_keep_their_exact_values_and_types(pgather: Gather) -> None:
     results = list(pgather(*[create_task(taskfuncs.identity)(value) for value in _PLAIN_EDGES]))
     assert results == _PLAIN_EDGES
     assert [type(value) for value in results] == [type(value) for value in _PLAIN_EDGES]
+
+
+def test_each_new_worker_gets_its_first_batch_before_the_next_starts(
+    start_method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It can start on it while the next worker starts; the batches are still sized for
+    # all the workers the call will have (a quarter of the tasks, then 3/16 of them).
+    outstanding_at_start: list[list[int]] = []
+    original = WorkerPool._start_worker  # pyright: ignore[reportPrivateUsage]
+
+    def recording(pool: WorkerPool) -> Any:
+        outstanding_at_start.append([len(worker.outstanding) for worker in pool.workers])
+        return original(pool)
+
+    monkeypatch.setattr(WorkerPool, "_start_worker", recording)
+    results = syncio.gather(*[create_task(hello)(i) for i in range(400)], mp_context=start_method, max_workers=2)
+    assert list(results) == [hello(i) for i in range(400)]
+    assert outstanding_at_start == [[], [100]]
