@@ -5,6 +5,7 @@ Usage (internal; ``run.py`` calls it and reads the JSON it prints on its last li
     python measure.py run '{"kind": "trivial", "peer": "syncio", "n": 1000, ...}'
     python measure.py calibrate 0.25     # iterations of workloads.spin for ~0.25 s
     python measure.py info               # versions seen by this interpreter
+    python measure.py sample-rss PID     # peak RSS of PID's process tree until a line arrives
 
 The same file runs under both venvs: ``.venv`` (this checkout of syncio, plus joblib)
 and ``.venv-syncio004`` (syncio 0.0.4, which has the same import name). Only the peer
@@ -23,8 +24,9 @@ import json
 import multiprocessing
 import os
 import platform
+import select
+import subprocess
 import sys
-import threading
 import time
 import warnings
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -34,8 +36,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import workloads
 
-# Python 3.12+ warns when a process with threads forks; the RSS sampler thread and the
-# reused pools' helper threads are known and harmless here.
+# Python 3.12+ warns when a process with threads forks; the reused pools' helper threads
+# are known and harmless here.
 warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning)
 
 TaskFunc = Callable[[Any], object]
@@ -299,39 +301,48 @@ def _rss_mib(pid: int) -> float:
         return 0.0
 
 
-def tree_rss_mib(root: int) -> float:
-    """Resident memory of ``root`` and all its descendants, summed (shared pages count in each)."""
+def tree_rss_mib(root: int, leave_out: int = 0) -> float:
+    """Resident memory of ``root`` and all its descendants but ``leave_out``, summed (shared pages count in each)."""
     total, todo = 0.0, [root]
     while todo:
         pid = todo.pop()
-        total += _rss_mib(pid)
-        todo.extend(_children(pid))
+        if pid != leave_out:
+            total += _rss_mib(pid)
+            todo.extend(_children(pid))
     return total
 
 
+def sample_rss(root: int, interval: float = 0.0002) -> float:
+    """Peak RSS of ``root``'s process tree (this process left out), sampled until input arrives.
+
+    A process of its own, not a thread of the measured one: a thread would need that
+    process's GIL to run, and miss worker processes that live only while it holds it.
+    """
+    peak = tree_rss_mib(root, leave_out=os.getpid())
+    print("ready", flush=True)
+    while not select.select([sys.stdin], [], [], interval)[0]:  # a sampling period
+        peak = max(peak, tree_rss_mib(root, leave_out=os.getpid()))
+    return peak
+
+
 class TreeRssSampler:
-    """Background thread sampling this process tree's RSS every ``interval`` s; keeps the peak."""
+    """This process tree's peak RSS while in the ``with`` block, sampled by a child process."""
 
-    def __init__(self, interval: float = 0.002) -> None:
-        self.interval = interval
+    def __init__(self) -> None:
         self.peak_mib = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
-
-    def _sample(self) -> None:
-        pid = os.getpid()
-        while True:
-            self.peak_mib = max(self.peak_mib, tree_rss_mib(pid))
-            if self._stop.wait(self.interval):  # a sampling period, not synchronisation
-                return
+        command = [sys.executable, os.path.abspath(__file__), "sample-rss", str(os.getpid())]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def __enter__(self) -> TreeRssSampler:
-        self._thread.start()
+        assert self._process.stdout is not None
+        if self._process.stdout.readline() != "ready\n":  # the first sample is taken
+            raise RuntimeError("the RSS sampler did not start")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        # A line, not just end of input: forked workers still alive hold the pipe open too.
+        output, _ = self._process.communicate("stop\n")
+        self.peak_mib = json.loads(output.strip().splitlines()[-1])["peak_rss_mib"]
 
 
 # -- entry points -----------------------------------------------------------------------
@@ -398,6 +409,8 @@ def main(argv: Sequence[str]) -> int:
         output = {"iterations": workloads.calibrate_spin(float(argv[2]))}
     elif command == "info" and len(argv) == 2:
         output = versions()
+    elif command == "sample-rss" and len(argv) == 3:
+        output = {"peak_rss_mib": sample_rss(int(argv[2]))}
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -128,9 +128,9 @@ FAMILIES: Mapping[str, Family] = {
             "rss",
             "Peak memory",
             "N",
-            f"Peak RSS of the benchmark process and all its descendants (summed, sampled every 2 ms from /proc) "
-            f"while running {RSS_TASKS} trivial tasks. The last column is the process's RSS just before the call "
-            "(its imports included).",
+            "Peak RSS of the benchmark process and all its descendants (summed, sampled about every 0.2 ms "
+            f"from /proc by a separate process) while running {RSS_TASKS} trivial tasks. The last column is the "
+            "process's RSS just before the call (its imports included).",
             metric="peak_rss_mib",
             extra="baseline",
         ),
