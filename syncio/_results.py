@@ -12,9 +12,9 @@ how long their tasks took (so the parent can tell quick tasks from slow ones):
 - before it waits for more work, so a batch is reported as soon as it is done;
 - once the task of its oldest unreported record started ``FLUSH_AFTER`` ago, so a
   slow task's result is reported at once and fast ones at least that often; the
-  first report after work arrives comes sooner, ``FIRST_FLUSH_AFTER``, so that the
-  parent soon knows how quick the tasks are and can queue the worker's next batch
-  well before this one ends;
+  first report after a new batch of work arrives comes sooner, ``FIRST_FLUSH_AFTER``,
+  so that the parent soon knows how quick the tasks are and can queue the worker's
+  next batch well before this one ends;
 - after every record when the parent asked for that (EAGER frame): when the caller
   watches outcomes arrive (``as_completed``, a progress callback), so that a result
   never waits for the worker's next task to end;
@@ -122,10 +122,11 @@ class ResultLog:
         """True while some records have not been reported."""
         return self._count != 0
 
-    def mark(self) -> None:
-        """Note that work arrived now (the next task starts about now)."""
+    def mark(self, new: bool = True) -> None:
+        """Note that work arrived now (the next task starts about now); ``new``: a new batch of it."""
         self._last = _monotonic()
-        self._due = FIRST_FLUSH_AFTER
+        if new:
+            self._due = FIRST_FLUSH_AFTER
 
     def put(self, slot: int, kind: int, payload: bytes) -> None:
         """Record an outcome, reporting the records if due.

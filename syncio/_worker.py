@@ -153,8 +153,9 @@ def worker_main(
             ok, value = run_task(task)
             if forked:  # the task forked, and this copy returned from it: it must not go on as the worker
                 _end_forked_copy(None if ok or not isinstance(value, TaskReturnException) else value)
-            words[status] = in_hand | PICKLING
-            if not (ok and put_plain(slot, value)):  # a small int is recorded as is
+            words[status] = in_hand | SENDING
+            if not (ok and put_plain(slot, value)):  # a small int is recorded without pickle
+                words[status] = in_hand | PICKLING
                 kind, payload = encode_outcome(slot, ok, value)
                 del value
                 words[status] = in_hand | SENDING
@@ -241,7 +242,10 @@ def _serve(
 ) -> None:
     """Run what the parent sends until it sends STOP or goes away."""
     while True:
-        if log.pending and not reader.buffered():
+        # Not read yet: the next frame is a new write from the parent (a new batch), not
+        # the rest of one already read (a batch of pickled tasks is a frame per task).
+        new = not reader.buffered()
+        if new and log.pending:
             log.flush()  # about to wait for work: report what is done
         frame = reader.read()
         if frame is None:  # the parent has gone
@@ -249,7 +253,7 @@ def _serve(
         if frame[1] == STOP:
             log.flush()  # STOP may have come right behind the last tasks
             return
-        log.mark()
+        log.mark(new)
         first, kind, payload = frame
         if kind == RUN_INHERITED:  # a run of consecutive tasks, by position
             assert inherited is not None

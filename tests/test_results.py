@@ -31,11 +31,12 @@ import syncio
 import syncio._process
 import syncio._results
 from syncio import Runner, Task, TaskReturnException, TaskTimeoutError, WorkerDiedError, as_completed, create_task
-from syncio._channel import RESULT
+from syncio._channel import FLUSHED, RESULT, RUN_PICKLED, STOP, BlockingReader, write_frame
 from syncio._pickling import MAX_RECORD, encode_outcome
 from syncio._process import WorkerPool
 from syncio._results import FIRST_FLUSH_AFTER, FLUSH, FLUSH_AFTER, Batch, ResultLog, take
 from syncio._status import AREA, StatusBoard
+from syncio._worker import _serve  # pyright: ignore[reportPrivateUsage]
 
 
 def _error(value: object) -> BaseException:
@@ -451,3 +452,37 @@ def test_each_new_worker_gets_its_first_batch_before_the_next_starts(
     results = syncio.gather(*[create_task(hello)(i) for i in range(400)], mp_context=start_method, max_workers=2)
     assert list(results) == [hello(i) for i in range(400)]
     assert outstanding_at_start == [[], [100]]
+
+
+def test_a_batch_of_pickled_tasks_gets_one_quick_first_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pickled tasks come a frame each: only the first frame of a write from the parent
+    # (a new batch) makes the next report come FIRST_FLUSH_AFTER after it; the rest of
+    # the batch is reported every FLUSH_AFTER, not every 0.25 ms.
+    now = [100.0]
+    monkeypatch.setattr(syncio._results, "_monotonic", lambda: now[0])
+    step, count = 0.0001, 40  # 4 ms of 0.1 ms tasks
+    board = StatusBoard(1)
+    task_r, task_w = os.pipe()
+    try:
+        sent: list[tuple[int, int, bytes]] = []
+        log = _log_on_a_board(board, sent)
+
+        def run_pickled(slot: int, payload: bytes | bytearray) -> None:
+            now[0] += step
+            assert log.put_plain(slot, slot)
+
+        for slot in range(count):
+            write_frame(task_w, slot, RUN_PICKLED, b"task")
+        write_frame(task_w, 0, STOP)
+        reader = BlockingReader(task_r)
+        _serve(reader, log, None, lambda first, tasks: None, run_pickled)
+        reported = [FLUSH.unpack(payload)[1] for _, kind, payload in sent if kind == FLUSHED]
+        assert sum(reported) == count
+        first = math.ceil(FIRST_FLUSH_AFTER / step)
+        every = math.ceil(FLUSH_AFTER / step)
+        assert reported[0] == first
+        assert reported[1:-1] == [every] * (len(reported) - 2)  # then the last, at STOP
+        reader.close()
+    finally:
+        os.close(task_w)
+        board.close()
