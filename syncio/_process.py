@@ -276,7 +276,6 @@ class WorkerPool:
         self.todo = Positions()
         self.retried: set[int] = set()
         self.deadline: Optional[float] = None
-        self.planned = 0  # workers the call runs on, once all are started
         self.eager = False
 
     # -- life cycle ---------------------------------------------------------------
@@ -295,16 +294,14 @@ class WorkerPool:
         self.tasks, self.deadline, self.eager = tasks, deadline, eager
         self.finished = Batch()
         self.remaining = len(tasks)
-        self.todo = Positions()
+        self.todo = Positions(range(len(tasks)))  # one run: nothing for a forked worker to copy
         self.retried = set()
-        self.planned = min(self.max_workers, len(tasks))
         try:
-            self.todo = Positions(range(len(tasks)))  # one run: nothing for a forked worker to copy
             for worker in list(self.workers):
                 self._dispatch(worker)
             # Each new worker gets its first batch at once, to start on while the next one
             # starts. A deadline already past starts nothing: every task "did not start".
-            while len(self.workers) < self.planned and not self._past(deadline):
+            while len(self.workers) < self._planned() and not self._past(deadline):
                 self._dispatch(self._start_worker())
             while self.remaining or self.finished:
                 if self.finished:
@@ -324,6 +321,10 @@ class WorkerPool:
             self._stop([worker for worker in self.workers if worker.doomed])
             self.tasks = ()
             self.finished = Batch()
+
+    def _planned(self) -> int:
+        """Workers the call being run is for: one per task, at most ``max_workers``."""
+        return min(self.max_workers, len(self.tasks))
 
     @staticmethod
     def _past(deadline: Optional[float]) -> bool:
@@ -473,7 +474,7 @@ class WorkerPool:
             worker.eager = self.eager
         # Guided self-scheduling: big batches while much is left (fewer wake-ups for
         # many small tasks), single tasks near the end (balance for long ones).
-        size = max(1, len(self.todo) // (2 * max(self.planned, len(self.workers))))
+        size = max(1, len(self.todo) // (2 * max(self._planned(), len(self.workers))))
         if early and worker.task_seconds:
             size = max(size, int(_QUICK_BATCH / worker.task_seconds))
         if worker.record_size:

@@ -140,14 +140,13 @@ def _checked_kwargs(kwargs: object) -> dict[str, object]:
 
 
 _ASYNC_FLAGS = 0x0080 | 0x0200  # inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR (inspect loads slowly)
-_FUNCTION = types.FunctionType
 _NEVER_ASYNC = (types.BuiltinFunctionType, types.BuiltinMethodType, type)
 
 
 def _plainly_sync(func: object) -> bool:
     """True for a plain function that is not async: the common case, told apart fast."""
     return (
-        type(func) is _FUNCTION
+        type(func) is types.FunctionType
         and not func.__code__.co_flags & _ASYNC_FLAGS
         and "_is_coroutine_marker" not in func.__dict__
     )
@@ -196,13 +195,7 @@ def create_task(
             not a tuple, or ``kwargs`` is not a mapping with string keys.
     """
     # By identity: an object that only compares equal to () must still be rejected below.
-    if (
-        args is _NO_ARGS
-        and kwargs is _NO_KWARGS
-        and type(func) is _FUNCTION  # _plainly_sync(func), inlined: once per task built
-        and not func.__code__.co_flags & _ASYNC_FLAGS
-        and "_is_coroutine_marker" not in func.__dict__
-    ):
+    if args is _NO_ARGS and kwargs is _NO_KWARGS and _plainly_sync(func):
         # The common create_task(f): nothing to check and no arguments to copy.
         task: Task[Any, T] = _new(Task)
         task._func = func  # pyright: ignore[reportPrivateUsage]
