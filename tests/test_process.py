@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 import taskfuncs
-from conftest import Gather, Snapshot, run_script, spilled_files
+from conftest import Gather, Snapshot, run_script, script_env, spilled_files
 from taskfuncs import add, hello
 
 import syncio
@@ -268,3 +269,56 @@ def test_the_first_gather_in_a_process_leaves_no_descriptor(tmp_path: Path, star
     )
     out = run_script(script)
     assert (out.returncode, out.stdout, out.stderr) == (0, "True\n", "")
+
+
+def test_forkserver_workers_get_the_worker_module_from_the_fork_server(tmp_path: Path) -> None:
+    # Every process that imports syncio's worker module itself notes its pid: with the
+    # module preloaded in the fork server, that is the caller and the server, never a
+    # worker, however many gathers start workers.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        "def _hook(event, args):\n"
+        "    if event == 'import' and args[0] == 'syncio._worker':\n"
+        "        with open(os.environ['IMPORT_LOG'], 'a') as log:\n"
+        "            log.write(f'{os.getpid()}\\n')\n"
+        "sys.addaudithook(_hook)\n"
+    )
+    script = tmp_path / "main.py"
+    script.write_text(
+        "import json, os, multiprocessing.forkserver, syncio\n"
+        "if __name__ == '__main__':\n"
+        "    workers = set()\n"
+        "    for _ in range(2):\n"
+        "        tasks = [syncio.create_task(os.getpid)() for _ in range(2)]\n"
+        "        workers.update(syncio.gather(*tasks, mp_context='forkserver', max_workers=2))\n"
+        "    server = multiprocessing.forkserver._forkserver._forkserver_pid\n"
+        "    print(json.dumps([sorted(workers), sorted({os.getpid(), server})]))\n"
+        "    print(multiprocessing.forkserver._forkserver._preload_modules)\n"
+    )
+    log = tmp_path / "imports.log"
+    env = {**script_env(), "IMPORT_LOG": str(log)}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    assert (out.returncode, out.stderr) == (0, "")
+    pids, preload_line = out.stdout.splitlines()
+    workers, caller_and_server = json.loads(pids)
+    assert len(workers) == 4
+    assert sorted(map(int, log.read_text().split())) == caller_and_server
+    assert preload_line == "['__main__', 'syncio._worker']"
+
+
+def test_a_preload_list_the_program_set_is_kept(tmp_path: Path) -> None:
+    script = tmp_path / "main.py"
+    script.write_text(
+        "import os, multiprocessing, syncio\n"
+        "if __name__ == '__main__':\n"
+        "    multiprocessing.set_forkserver_preload(['json'])\n"
+        "    syncio.gather(syncio.create_task(os.getpid)(), mp_context='forkserver')\n"
+        "    syncio.gather(syncio.create_task(os.getpid)(), mp_context='forkserver')\n"
+        "    import multiprocessing.forkserver as fs\n"
+        "    print(fs._forkserver._preload_modules)\n"
+    )
+    out = run_script(script)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "['json', 'syncio._worker']\n", "")
