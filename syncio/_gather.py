@@ -151,7 +151,9 @@ def gather(
             interpreter's default, read without fixing the global start method.
         max_workers: at most this many worker processes at once (default: the CPUs
             this process may use). With no more tasks than workers each task gets a
-            worker of its own; otherwise workers take further tasks in batches.
+            worker of its own; otherwise workers take further tasks in batches, and
+            under fork a further worker is started only once the work left is worth
+            its start (quick tasks run on fewer workers).
         timeout: a deadline in seconds for the whole call. Unfinished tasks get a
             :class:`TaskTimeoutError`, their workers are terminated (then killed),
             and the call returns.

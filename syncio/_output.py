@@ -9,12 +9,13 @@ had it. Type checkers read ``_output.pyi`` instead, which describes that behavio
 from __future__ import annotations
 
 import weakref
-from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, cast
+from itertools import islice
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, cast
 
 from ._outcome import key_of, keys
 from ._task import Task
 
-__all__ = ["TaskOutput", "build_output"]
+__all__ = ["OutputDraft", "TaskOutput", "build_output"]
 
 _NOT_GIVEN: Any = object()
 
@@ -39,8 +40,8 @@ class TaskOutput(Dict[str, Any]):
         self._positions: Optional[Dict[int, int]] = None
         self._repeats = False  # a task was gathered more than once
 
-    def _index(self, tasks: Sequence[Task[..., Any]]) -> None:
-        self._refs = list(map(weakref.ref, tasks))
+    def _index(self, refs: List[weakref.ref[Task[..., Any]]]) -> None:
+        self._refs = refs
         self._positions = None
 
     def _key(self, task: Task[..., Any]) -> str:
@@ -98,12 +99,37 @@ class TaskOutput(Dict[str, Any]):
         return TaskOutput(self.items())
 
 
-def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput:
-    """The TaskOutput for ``values``, the outcomes of ``tasks`` by position.
+class OutputDraft:
+    """The parts of the TaskOutput of ``tasks`` that do not depend on outcomes, made as they come in.
 
-    Built once the work is done (and forked workers are gone), so that the weak
-    references to the tasks are not copied into every worker's memory.
+    Each ``add(count)`` makes the keys and weak references of ``count`` more positions;
+    ``build`` makes the rest and the output. A gather adds as many as outcomes arrive,
+    so that while its workers run, this process (often waiting on them) does most of
+    the work of building the output, not all of it after the last outcome. The
+    references are made after workers were forked, so no worker gets a copy of them.
     """
-    output = TaskOutput(zip(keys(len(values)), values))
-    output._index(tasks)  # pyright: ignore[reportPrivateUsage]
-    return output
+
+    __slots__ = ("_keys", "_refs", "_tasks")
+
+    def __init__(self, tasks: Sequence[Task[..., Any]]) -> None:
+        self._tasks = tasks
+        self._keys: List[str] = []
+        self._refs: List[weakref.ref[Task[..., Any]]] = []
+
+    def add(self, count: int) -> None:
+        start = len(self._keys)
+        stop = min(start + count, len(self._tasks))
+        self._keys += keys(stop, start)
+        self._refs += map(weakref.ref, islice(self._tasks, start, stop))
+
+    def build(self, values: Sequence[object]) -> TaskOutput:
+        """The output: ``values`` are the outcomes of the tasks by position."""
+        self.add(len(values) - len(self._keys))
+        output = TaskOutput(zip(self._keys, values))
+        output._index(self._refs)  # pyright: ignore[reportPrivateUsage]
+        return output
+
+
+def build_output(tasks: Sequence[Task[..., Any]], values: Sequence[object]) -> TaskOutput:
+    """The TaskOutput for ``values``, the outcomes of ``tasks`` by position, in one go."""
+    return OutputDraft(tasks).build(values)

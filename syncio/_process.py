@@ -53,7 +53,7 @@ from ._channel import (
 from ._errors import TaskPicklingError, WorkerDiedError, describe_exit
 from ._interrupts import interrupts_held
 from ._logs import capture_levels, replay
-from ._options import time_left
+from ._options import default_process_workers, time_left
 from ._outcome import TaskReturnException, key_of, timed_out
 from ._pickling import decode_outcome, decode_spilled, pickle_task
 from ._positions import Positions
@@ -75,6 +75,16 @@ _QUICK_TASK = 0.001  # seconds
 # ... and batches of at least this much of its work: near the end of many quick tasks,
 # smaller ones would balance nothing and cost a round trip each.
 _QUICK_BATCH = 0.0005  # seconds
+# Under fork, a call with more tasks than workers starts a further worker only once the
+# work left would keep the running ones busy for this many worker start-ups each...
+_GROW_FACTOR = 2
+# ... or once no worker has reported for twice a start-up, and at least this long (the
+# tasks are slow, or stuck); a start-up time until one was measured:
+_QUIET = 0.008  # seconds
+_START_UP_GUESS = 0.005  # seconds
+# Tasks quicker than this keep the caller, which reads each outcome and makes its place in
+# the output, about as busy as a worker: they get a CPU fewer than there are.
+_BUSY_CALLER = 0.000002  # seconds per task
 # Workers that may die while starting, one after the other, before the pool gives up
 # on the tasks left: one killed from outside is replaced, but a main module that
 # fails to import would make every new worker die the same way.
@@ -131,6 +141,7 @@ class _Worker:
         "released",
         "seat",
         "sentinel",
+        "started_at",
         "stopping",
         "task_seconds",
         "writer",
@@ -142,6 +153,7 @@ class _Worker:
         self.record_size = 0.0  # bytes per outcome record in its last report (0: none yet)
         self.task_seconds = 0.0  # seconds per task in its last report (timed by the worker)
         self.seat = seat
+        self.started_at = 0.0  # time.monotonic() when it was started
         self.consumed = 0  # how far the parent has read the worker's result area
         self.released = 0  # how far the worker has been told it has been read
         self.eager = False  # told to report each outcome at once
@@ -282,6 +294,12 @@ class WorkerPool:
         self.workers: list[_Worker] = []
         self.free_seats = list(range(max_workers - 1, -1, -1))
         self.started = 0
+        self.start_up: Optional[float] = None  # seconds from a worker's start to its READY, once measured
+        self.last_start = 0.0  # time.monotonic() of the newest worker's start
+        self.last_report = 0.0  # ... and of the last report of finished tasks
+        # Seconds and tasks reported this call, each worker's first report left out:
+        self.timed_seconds = 0.0
+        self.timed_tasks = 0
         self.failed_starts = 0  # workers that died while starting since one last did not
         with interrupts_held():  # the caller gets the pool, to close, or nothing to close
             self.status = StatusBoard(max_workers)
@@ -321,13 +339,12 @@ class WorkerPool:
         self.remaining = len(tasks)
         self.todo = Positions(range(len(tasks)))  # one run: nothing for a forked worker to copy
         self.retried = set()
+        self.timed_seconds, self.timed_tasks = 0.0, 0
+        self.last_report = time.monotonic()  # quiet is counted from the call's start
         try:
             for worker in list(self.workers):
                 self._dispatch(worker)
-            # Each new worker gets its first batch at once, to start on while the next one
-            # starts. A deadline already past starts nothing: every task "did not start".
-            while len(self.workers) < self._planned() and not self._past(deadline):
-                self._dispatch(self._start_worker())
+            self._grow()
             while self.remaining or self.finished:
                 if self.finished:
                     batch, self.finished = self.finished, Batch()
@@ -337,7 +354,8 @@ class WorkerPool:
                 if self._past(deadline):
                     self._expire()
                 else:
-                    self._wait(time_left(deadline))
+                    self._wait(self._next_check(time_left(deadline)))
+                    self._grow()
         except BaseException:
             for worker in self.workers:
                 worker.doomed = worker.doomed or bool(worker.outstanding or worker.writer.pending)
@@ -346,6 +364,60 @@ class WorkerPool:
             self._stop([worker for worker in self.workers if worker.doomed])
             self.tasks = ()
             self.finished = Batch()
+
+    def _grow(self) -> None:
+        """Start workers, up to the call's plan, while another one pays off (see ``_another_pays``).
+
+        Each new worker gets its first batch at once, to start on while the next one
+        starts. A deadline already past starts nothing: every task "did not start".
+        """
+        while (
+            len(self.workers) < self._planned() and self.todo and not self._past(self.deadline) and self._another_pays()
+        ):
+            self._dispatch(self._start_worker())
+
+    def _another_pays(self) -> bool:
+        """Whether to start one more worker for the call now.
+
+        Always while every task gets a worker of its own (no more tasks than
+        ``max_workers``), and under spawn and forkserver, whose workers start in other
+        processes and take long to. Under fork, each start costs this process a fork
+        (and copies of the memory it writes after it), and until the new worker runs
+        tasks it competes for the CPUs with the running ones and with this process,
+        which handles every outcome. There another worker is started once nothing was
+        reported for a while (slow or stuck tasks: see ``_quiet_until``), or once the
+        work left, at the seconds per task the workers report, would keep the running
+        workers busy for ``_GROW_FACTOR`` start-ups each; but tasks quicker than
+        ``_BUSY_CALLER`` keep this process as busy as a worker, so they get a CPU fewer
+        than there are. So thousands of trivial tasks run on one worker of a 2-CPU
+        machine, and slow ones on every worker within a few milliseconds.
+        """
+        if not self.workers or self.method != "fork" or len(self.tasks) <= self.max_workers:
+            return True
+        if time.monotonic() >= self._quiet_until():
+            return True
+        if not self.timed_tasks:
+            return False
+        per_task = self.timed_seconds / self.timed_tasks
+        if per_task < _BUSY_CALLER and len(self.workers) >= default_process_workers() - 1:
+            return False
+        pending = len(self.todo) + sum(len(worker.outstanding) for worker in self.workers)
+        return per_task * pending > _GROW_FACTOR * len(self.workers) * self._start_up()
+
+    def _start_up(self) -> float:
+        """Seconds a worker took from its start to being ready (a guess until one was measured)."""
+        return _START_UP_GUESS if self.start_up is None else self.start_up
+
+    def _quiet_until(self) -> float:
+        """When, with no report from a worker until then, another one is started regardless."""
+        return max(self.last_start, self.last_report) + max(2 * self._start_up(), _QUIET)
+
+    def _next_check(self, timeout: Optional[float]) -> Optional[float]:
+        """``timeout``, or less if the pool may grow sooner (once ``_quiet_until``)."""
+        if len(self.workers) >= self._planned() or not self.todo or self.method != "fork":
+            return timeout
+        wait = max(0.0, self._quiet_until() - time.monotonic())
+        return wait if timeout is None else min(wait, timeout)
 
     def _planned(self) -> int:
         """Workers the call being run is for: one per task, at most ``max_workers``."""
@@ -382,6 +454,7 @@ class WorkerPool:
     def _start_worker(self) -> _Worker:
         self.started += 1
         worker = _Worker(self.free_seats[-1])
+        worker.started_at = self.last_start = time.monotonic()
         try:
             self.free_seats.pop()  # in here: put back if this fails
             memory = self.status[worker.seat]
@@ -572,7 +645,11 @@ class WorkerPool:
                     worker.record_size = (end - worker.consumed) / count
                     # Timed by the worker: a parent slow to read its reports cannot make
                     # slow tasks look quick.
+                    if worker.task_seconds:  # not its first report, which its warm-up slows
+                        self.timed_seconds += seconds
+                        self.timed_tasks += count
                     worker.task_seconds = seconds / count
+                    self.last_report = time.monotonic()
                 self._take(worker, end, count, joinable)
                 if dispatch:
                     # After the take: the batch carries the space just read as released.
@@ -588,6 +665,8 @@ class WorkerPool:
             elif kind == READY:
                 worker.ready = True
                 self.failed_starts = 0
+                if self.start_up is None:
+                    self.start_up = time.monotonic() - worker.started_at
         if eof:
             self.selector.unregister(worker.reader.fd)
         elif dispatch and not worker.outstanding:

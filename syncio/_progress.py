@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
 from ._outcome import key_of
-from ._output import TaskOutput, build_output
+from ._output import OutputDraft, TaskOutput
 from ._task import Task
 
 __all__ = ["Outcomes", "Progress", "ProgressCallback", "check_progress", "collect", "keyed", "watched"]
@@ -71,14 +71,16 @@ def _reporter(progress: Progress, total: int) -> tuple[Optional[ProgressCallback
 def collect(tasks: Sequence[Task[[], object]], outcomes: Outcomes, progress: Progress) -> TaskOutput[Any]:
     """The :class:`TaskOutput` of ``tasks`` from their streamed ``(position, outcome)`` pairs, reporting progress.
 
-    The output is built as soon as the last outcome is in, before ``outcomes`` winds
-    its pool down: a one-shot pool's workers exit meanwhile. An exception raised by the
+    The output is made as outcomes come in (see ``OutputDraft``) and built as soon as
+    the last one is in, before ``outcomes`` winds its pool down: a one-shot pool's
+    workers exit meanwhile. An exception raised by the
     progress callback propagates, which stops the gather.
     """
     total = len(tasks)
     report, finish = _reporter(progress, total)
     results: list[object] = [_MISSING] * total
     left, done = total, 0
+    draft = OutputDraft(tasks)
     output: Optional[TaskOutput[Any]] = None
     try:
         for batch in outcomes:
@@ -90,13 +92,14 @@ def collect(tasks: Sequence[Task[[], object]], outcomes: Outcomes, progress: Pro
                     results[index] = value
                     done += 1
                     report(key_of(index), done, total)
+            draft.add(len(batch))
             left -= len(batch)
             if not left:
-                output = build_output(tasks, results)
+                output = draft.build(results)
     finally:
         finish()
         outcomes.close()  # at once, also when a callback raised: stops the workers
-    return build_output(tasks, results) if output is None else output
+    return draft.build(results) if output is None else output
 
 
 def keyed(outcomes: Outcomes) -> Generator[tuple[str, object], None, None]:

@@ -373,3 +373,9 @@ def log_with_extra_that_fails_to_unpickle(value: int) -> int:
 
     logging.getLogger("syncio.tests.worker").info("bad extra", extra={"error": RebuildsBadly("x", "y")})
     return value
+
+
+def meet_then_pid(barrier: Any) -> int:
+    """Wait until the barrier's other party arrives (so two workers run at once), then return this pid."""
+    barrier.wait()
+    return os.getpid()

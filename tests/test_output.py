@@ -8,9 +8,8 @@ from typing import cast
 import pytest
 from taskfuncs import add, hello
 
-import syncio._output
-import syncio._progress
-from syncio import Task, TaskOutput, TaskReturnException, create_task, is_exception, thread_gather
+from syncio import TaskOutput, TaskReturnException, create_task, is_exception, thread_gather
+from syncio._output import OutputDraft
 from syncio._progress import Outcomes, collect
 
 
@@ -121,12 +120,12 @@ def test_output_is_built_before_the_stream_winds_down(monkeypatch: pytest.Monkey
         yield [(0, "first")]
         events.append("stream ended")
 
-    def build(tasks: object, values: list[object]) -> TaskOutput[object]:
+    def build(draft: OutputDraft, values: list[object]) -> TaskOutput[object]:
         events.append(f"built {values}")
-        return real_build(cast("list[Task[[], object]]", tasks), values)
+        return real_build(draft, values)
 
-    real_build = syncio._output.build_output
-    monkeypatch.setattr(syncio._progress, "build_output", build)
+    real_build = OutputDraft.build
+    monkeypatch.setattr(OutputDraft, "build", build)
     tasks = [create_task(hello)(1), create_task(hello)(2)]
     results = collect(tasks, stream(), None)
     assert events == ["built ['first', 'second']", "stream ended"]

@@ -436,11 +436,13 @@ def test_int_results_keep_their_exact_values_and_types(pgather: Gather) -> None:
     assert [type(value) for value in results] == [type(value) for value in _PLAIN_EDGES]
 
 
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
 def test_each_new_worker_gets_its_first_batch_before_the_next_starts(
     start_method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # It can start on it while the next worker starts; the batches are still sized for
     # all the workers the call will have (a quarter of the tasks, then 3/16 of them).
+    # (Under fork, further workers start only as they pay off: tests below.)
     outstanding_at_start: list[list[int]] = []
     original = WorkerPool._start_worker  # pyright: ignore[reportPrivateUsage]
 
@@ -486,3 +488,50 @@ def test_a_batch_of_pickled_tasks_gets_one_quick_first_report(monkeypatch: pytes
     finally:
         os.close(task_w)
         board.close()
+
+
+def test_quick_tasks_under_fork_run_on_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each worker start costs the caller a fork, and the caller is busy with the outcomes
+    # of quick tasks: a second worker would not pay off for a few milliseconds of them.
+    starts: list[int] = []
+    original = WorkerPool._start_worker  # pyright: ignore[reportPrivateUsage]
+
+    def counting(pool: WorkerPool) -> Any:
+        starts.append(len(pool.todo))
+        return original(pool)
+
+    monkeypatch.setattr(WorkerPool, "_start_worker", counting)
+    results = list(syncio.gather(*[create_task(hello)(i) for i in range(500)], mp_context="fork", max_workers=2))
+    assert results == [hello(i) for i in range(500)]
+    assert starts == [500]
+
+
+def test_slow_tasks_under_fork_get_every_worker() -> None:
+    # The first two tasks can only finish together, each in a worker of its own: the
+    # second worker starts although more tasks than workers were given and none reported.
+    barrier = multiprocessing.get_context("fork").Barrier(2, timeout=30)
+    tasks = [create_task(taskfuncs.meet_then_pid)(barrier) for _ in range(2)] + [create_task(hello)(0)]
+    first, second, third = syncio.gather(*tasks, mp_context="fork", max_workers=2)
+    assert isinstance(first, int)
+    assert isinstance(second, int)
+    assert first != second
+    assert third == hello(0)
+
+
+def test_quick_tasks_get_more_workers_when_the_work_left_pays_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if each of them took 1 ms: 2,000 of them leave far more work than a start-up.
+    monkeypatch.setattr(syncio._process, "_QUIET", 3600.0)  # only the reports can start one
+    calls: list[float] = []
+    original = WorkerPool._read  # pyright: ignore[reportPrivateUsage]
+
+    def slowed(pool: WorkerPool, worker: Any, dispatch: bool = True) -> bool:
+        alive = original(pool, worker, dispatch)
+        if pool.timed_tasks:
+            pool.timed_seconds = pool.timed_tasks * 0.001
+            calls.append(pool.timed_seconds)
+        return alive
+
+    monkeypatch.setattr(WorkerPool, "_read", slowed)
+    pids = syncio.gather(*[create_task(taskfuncs.pid)() for _ in range(2000)], mp_context="fork", max_workers=2)
+    assert calls
+    assert len(set(pids)) == 2
