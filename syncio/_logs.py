@@ -32,12 +32,17 @@ def capture_levels() -> dict[str, int]:
 
 
 class LogForwarder(logging.Handler):
-    """Worker side: sends every record to the parent through ``send(slot, payload)``."""
+    """Worker side: sends every record to the parent through ``send(slot, payload)``.
 
-    def __init__(self, send: Callable[[int, bytes], None]) -> None:
+    A record is tagged with the position ``in_hand()`` gives: the task the worker has in
+    hand, or, between tasks (a thread a task left running may log then), the last one
+    it ran; read when a record comes, so that running a task costs nothing for it.
+    """
+
+    def __init__(self, send: Callable[[int, bytes], None], in_hand: Callable[[], Optional[int]]) -> None:
         super().__init__()
         self._send = send
-        self.slot: Optional[int] = None  # the task in hand, if any
+        self._in_hand = in_hand
 
     def install(self, levels: dict[str, int]) -> None:
         """Replace the handlers this process inherited with this one, at the parent's levels."""
@@ -61,8 +66,9 @@ class LogForwarder(logging.Handler):
             if record.exc_info:
                 fields["exc_text"] = record.exc_text or logging.Formatter().formatException(record.exc_info)
             fields["exc_info"] = None
-            fields["syncio_task"] = None if self.slot is None else key_of(self.slot)
-            self._send(NO_SLOT if self.slot is None else self.slot, _dumps(fields))
+            slot = self._in_hand()
+            fields["syncio_task"] = None if slot is None else key_of(slot)
+            self._send(NO_SLOT if slot is None else slot, _dumps(fields))
         except Exception:  # logging must never break the task
             self.handleError(record)
 
