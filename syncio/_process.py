@@ -80,7 +80,7 @@ _QUICK_BATCH = 0.0005  # seconds
 _GROW_FACTOR = 2
 # ... or once no worker has reported for twice a start-up, and at least this long (the
 # tasks are slow, or stuck); a start-up time until one was measured:
-_QUIET = 0.008  # seconds
+_QUIET = 0.004  # seconds
 _START_UP_GUESS = 0.005  # seconds
 # Tasks quicker than this keep the caller, which reads each outcome and makes its place in
 # the output, about as busy as a worker: they get a CPU fewer than there are.
@@ -368,33 +368,36 @@ class WorkerPool:
     def _grow(self) -> None:
         """Start workers, up to the call's plan, while another one pays off (see ``_another_pays``).
 
-        Each new worker gets its first batch at once, to start on while the next one
-        starts. A deadline already past starts nothing: every task "did not start".
+        Once nothing was reported for a while (slow tasks), all of them at once. Each new
+        worker gets its first batch at once, to start on while the next one starts. A
+        deadline already past starts nothing: every task "did not start".
         """
+        quiet = time.monotonic() >= self._quiet_until()
         while (
-            len(self.workers) < self._planned() and self.todo and not self._past(self.deadline) and self._another_pays()
+            len(self.workers) < self._planned()
+            and self.todo
+            and not self._past(self.deadline)
+            and (quiet or self._another_pays())
         ):
             self._dispatch(self._start_worker())
 
     def _another_pays(self) -> bool:
-        """Whether to start one more worker for the call now.
+        """Whether to start one more worker for the call now, by what its workers reported.
 
         Always while every task gets a worker of its own (no more tasks than
         ``max_workers``), and under spawn and forkserver, whose workers start in other
         processes and take long to. Under fork, each start costs this process a fork
         (and copies of the memory it writes after it), and until the new worker runs
         tasks it competes for the CPUs with the running ones and with this process,
-        which handles every outcome. There another worker is started once nothing was
-        reported for a while (slow or stuck tasks: see ``_quiet_until``), or once the
-        work left, at the seconds per task the workers report, would keep the running
-        workers busy for ``_GROW_FACTOR`` start-ups each; but tasks quicker than
+        which handles every outcome: there another worker is started once the work
+        left, at the seconds per task the workers report, would keep the running ones
+        busy for ``_GROW_FACTOR`` start-ups each; but tasks quicker than
         ``_BUSY_CALLER`` keep this process as busy as a worker, so they get a CPU fewer
-        than there are. So thousands of trivial tasks run on one worker of a 2-CPU
-        machine, and slow ones on every worker within a few milliseconds.
+        than there are. (When nothing is reported for a while, ``_grow`` starts them
+        all.) So thousands of trivial tasks run on one worker of a 2-CPU machine, and
+        slow ones on every worker within a few milliseconds.
         """
         if not self.workers or self.method != "fork" or len(self.tasks) <= self.max_workers:
-            return True
-        if time.monotonic() >= self._quiet_until():
             return True
         if not self.timed_tasks:
             return False

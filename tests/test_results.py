@@ -535,3 +535,29 @@ def test_quick_tasks_get_more_workers_when_the_work_left_pays_for_them(monkeypat
     pids = syncio.gather(*[create_task(taskfuncs.pid)() for _ in range(2000)], mp_context="fork", max_workers=2)
     assert calls
     assert len(set(pids)) == 2
+
+
+def test_slow_tasks_under_fork_start_the_other_workers_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing is reported while the first tasks wait for each other: once that lasted a
+    # while, every other worker the call plans is started in one go, not one per wait.
+    events: list[str] = []
+    start, wait = WorkerPool._start_worker, WorkerPool._wait  # pyright: ignore[reportPrivateUsage]
+
+    def starting(pool: WorkerPool) -> Any:
+        events.append("start")
+        return start(pool)
+
+    def waiting(pool: WorkerPool, timeout: Any) -> None:
+        if events[-1] != "wait":
+            events.append("wait")
+        wait(pool, timeout)
+
+    monkeypatch.setattr(WorkerPool, "_start_worker", starting)
+    monkeypatch.setattr(WorkerPool, "_wait", waiting)
+    barrier = multiprocessing.get_context("fork").Barrier(4, timeout=30)
+    tasks = [create_task(taskfuncs.meet_then_pid)(barrier) for _ in range(4)] + [create_task(hello)(0)]
+    results = list(syncio.gather(*tasks, mp_context="fork", max_workers=4))
+    assert len(set(results[:4])) == 4
+    assert results[4] == hello(0)
+    assert events[:4] == ["start", "wait", "start", "start"]
+    assert events[4:6] == ["start", "wait"]
