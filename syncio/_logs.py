@@ -32,17 +32,12 @@ def capture_levels() -> dict[str, int]:
 
 
 class LogForwarder(logging.Handler):
-    """Worker side: sends every record to the parent through ``send(slot, payload)``.
+    """Worker side: sends every record to the parent through ``send(slot, payload)``."""
 
-    A record is tagged with the position ``in_hand()`` gives: the task the worker has in
-    hand, or, between tasks (a thread a task left running may log then), the last one
-    it ran; read when a record comes, so that running a task costs nothing for it.
-    """
-
-    def __init__(self, send: Callable[[int, bytes], None], in_hand: Callable[[], Optional[int]]) -> None:
+    def __init__(self, send: Callable[[int, bytes], None]) -> None:
         super().__init__()
         self._send = send
-        self._in_hand = in_hand
+        self.slot: Optional[int] = None  # the task in hand, if any
 
     def install(self, levels: dict[str, int]) -> None:
         """Replace the handlers this process inherited with this one, at the parent's levels."""
@@ -66,9 +61,8 @@ class LogForwarder(logging.Handler):
             if record.exc_info:
                 fields["exc_text"] = record.exc_text or logging.Formatter().formatException(record.exc_info)
             fields["exc_info"] = None
-            slot = self._in_hand()
-            fields["syncio_task"] = None if slot is None else key_of(slot)
-            self._send(NO_SLOT if slot is None else slot, _dumps(fields))
+            fields["syncio_task"] = None if self.slot is None else key_of(self.slot)
+            self._send(NO_SLOT if self.slot is None else self.slot, _dumps(fields))
         except Exception:  # logging must never break the task
             self.handleError(record)
 

@@ -73,10 +73,8 @@ def _die_with_parent(lifeline: int) -> None:
         os._exit(1)
 
 
-def _prepare(
-    out: int, lifeline: int, log_levels: Optional[dict[str, int]], in_hand: Callable[[], Optional[int]]
-) -> Send:
-    """Set the worker process up (its log forwarder too, with ``log_levels``); return how to send a frame."""
+def _prepare(out: int, lifeline: int, log_levels: Optional[dict[str, int]]) -> tuple[Send, Optional[LogForwarder]]:
+    """Set the worker process up; return how to send a frame, and the log forwarder if any."""
     # A group of its own: a timeout or crash clean-up can then signal the worker and
     # every process its task started in one call, and Ctrl-C in a terminal (sent to the
     # foreground group) reaches only the parent, which stops the workers itself.
@@ -92,9 +90,11 @@ def _prepare(
         with write_lock:
             write_frame(out, slot, kind, payload)
 
+    forwarder: Optional[LogForwarder] = None
     if log_levels is not None:
-        LogForwarder(lambda slot, payload: send(slot, LOG, payload), in_hand).install(log_levels)
-    return send
+        forwarder = LogForwarder(lambda slot, payload: send(slot, LOG, payload))
+        forwarder.install(log_levels)
+    return send, forwarder
 
 
 def _sender_of_the_rest(send: Send, owner: int) -> Callable[[int, int, bytes], None]:
@@ -135,12 +135,7 @@ def worker_main(
     """
     memory = attach(board, seats, seat)  # first: under fork, _prepare closes the parent's descriptors
     words, status = memory.words, memory.base
-
-    def in_hand() -> Optional[int]:
-        """The position of the task in hand (or, between tasks, of the last one run), if any."""
-        return (words[status] >> 3) - 1 if words[status] >> 3 else None
-
-    send = _prepare(result_conn.fileno(), lifeline.fileno(), log_levels, in_hand)
+    send, forwarder = _prepare(result_conn.fileno(), lifeline.fileno(), log_levels)
     reader = BlockingReader(task_conn.fileno())
 
     log = ResultLog(memory, send, _sender_of_the_rest(send, owner))
@@ -158,6 +153,8 @@ def worker_main(
         for slot, task in enumerate(tasks, first):
             in_hand = (slot + 1) << 3
             words[status] = in_hand | RUNNING
+            if forwarder is not None:
+                forwarder.slot = slot
             try:  # run_task, written out: a call less per task, where many quick tasks add up
                 value = task.run()
                 ok = True
@@ -174,6 +171,8 @@ def worker_main(
                 put(slot, kind, payload)
             # No "idle" mark after this: once the outcome is committed, the parent moves
             # on to the next task, and a slot other than that one means "not started".
+            if forwarder is not None:
+                forwarder.slot = None
 
     def run_pickled(slot: int, payload: bytes | bytearray) -> None:
         words[status] = ((slot + 1) << 3) | UNPICKLING
