@@ -9,7 +9,6 @@ had it. Type checkers read ``_output.pyi`` instead, which describes that behavio
 from __future__ import annotations
 
 import weakref
-from itertools import islice
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, cast
 
 from ._outcome import key_of, keys
@@ -105,8 +104,7 @@ class OutputDraft:
     Each ``add(count)`` makes the keys and weak references of ``count`` more positions;
     ``build`` makes the rest and the output. A gather adds as many as outcomes arrive,
     so that while its workers run, this process (often waiting on them) does most of
-    the work of building the output, not all of it after the last outcome. The
-    references are made after workers were forked, so no worker gets a copy of them.
+    the work of building the output, not all of it after the last outcome.
     """
 
     __slots__ = ("_keys", "_refs", "_tasks")
@@ -120,7 +118,7 @@ class OutputDraft:
         start = len(self._keys)
         stop = min(start + count, len(self._tasks))
         self._keys += keys(stop, start)
-        self._refs += map(weakref.ref, islice(self._tasks, start, stop))
+        self._refs += map(weakref.ref, self._tasks[start:stop])
 
     def build(self, values: Sequence[object]) -> TaskOutput:
         """The output: ``values`` are the outcomes of the tasks by position."""

@@ -399,6 +399,11 @@ class WorkerPool:
         """
         if not self.workers or self.method != "fork" or len(self.tasks) <= self.max_workers:
             return True
+        if self.eager and self.inherited is self.tasks:
+            # The caller's code runs during the call (as_completed, a progress callback):
+            # workers forked then would see the tasks' arguments as that code left them.
+            # All start at once, with one view of them, as under fork they always did.
+            return True
         if not self.timed_tasks:
             return False
         per_task = self.timed_seconds / self.timed_tasks
@@ -658,9 +663,11 @@ class WorkerPool:
                     # After the take: the batch carries the space just read as released.
                     self._dispatch(worker, early=worker.task_seconds < _QUICK_TASK)
             elif kind in (RESULT, FAILURE):
+                self.last_report = time.monotonic()
                 worker.outstanding.popleft()
                 self._finish(slot, decode_outcome(kind, payload, slot))
             elif kind == SPILLED:
+                self.last_report = time.monotonic()
                 worker.outstanding.popleft()
                 self._finish(slot, decode_spilled(payload, slot))
             elif kind == LOG:

@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import taskfuncs
@@ -493,14 +493,22 @@ def test_a_batch_of_pickled_tasks_gets_one_quick_first_report(monkeypatch: pytes
 def test_quick_tasks_under_fork_run_on_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     # Each worker start costs the caller a fork, and the caller is busy with the outcomes
     # of quick tasks: a second worker would not pay off for a few milliseconds of them.
+    # (As if each took 0.1 us, and with no quiet spell: a loaded machine could make any.)
+    monkeypatch.setattr(syncio._process, "_QUIET", 3600.0)
     starts: list[int] = []
-    original = WorkerPool._start_worker  # pyright: ignore[reportPrivateUsage]
+    original, read = WorkerPool._start_worker, WorkerPool._read  # pyright: ignore[reportPrivateUsage]
 
     def counting(pool: WorkerPool) -> Any:
         starts.append(len(pool.todo))
         return original(pool)
 
+    def quick(pool: WorkerPool, worker: Any, dispatch: bool = True) -> bool:
+        alive = read(pool, worker, dispatch)
+        pool.timed_seconds = pool.timed_tasks * 1e-7
+        return alive
+
     monkeypatch.setattr(WorkerPool, "_start_worker", counting)
+    monkeypatch.setattr(WorkerPool, "_read", quick)
     results = list(syncio.gather(*[create_task(hello)(i) for i in range(500)], mp_context="fork", max_workers=2))
     assert results == [hello(i) for i in range(500)]
     assert starts == [500]
@@ -561,3 +569,30 @@ def test_slow_tasks_under_fork_start_the_other_workers_together(monkeypatch: pyt
     assert results[4] == hello(0)
     assert events[:4] == ["start", "wait", "start", "start"]
     assert events[4:6] == ["start", "wait"]
+
+
+def test_under_fork_a_watched_call_starts_its_workers_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The caller's code runs during as_completed: a worker forked later would see the
+    # tasks' arguments as that code left them. All start at once, before any waiting.
+    events: list[str] = []
+    start, wait = WorkerPool._start_worker, WorkerPool._wait  # pyright: ignore[reportPrivateUsage]
+
+    def starting(pool: WorkerPool) -> Any:
+        events.append("start")
+        return start(pool)
+
+    def waiting(pool: WorkerPool, timeout: Any) -> None:
+        events.append("wait")
+        wait(pool, timeout)
+
+    monkeypatch.setattr(WorkerPool, "_start_worker", starting)
+    monkeypatch.setattr(WorkerPool, "_wait", waiting)
+    shared = {"value": "original"}
+    tasks = [create_task(taskfuncs.identity)(shared) for _ in range(500)]
+    seen: list[str] = []
+    for _key, outcome in as_completed(*tasks, mp_context="fork", max_workers=2):
+        shared["value"] = "changed by the caller"
+        seen.append(cast("dict[str, str]", outcome)["value"])
+    assert events[:3] == ["start", "start", "wait"]
+    assert events.count("start") == 2
+    assert seen == ["original"] * 500
