@@ -17,7 +17,7 @@ if TYPE_CHECKING:
         def run(self) -> T_co: ...
 
 
-__all__ = ["Call", "TaskReturnException", "failure", "key_of", "keys", "run_task", "timed_out"]
+__all__ = ["Call", "TaskReturnException", "key_of", "keys", "run_task", "timed_out"]
 
 T = TypeVar("T")
 
@@ -90,20 +90,11 @@ def run_task(task: Runnable[T]) -> Union[tuple[Literal[True], T], tuple[Literal[
     try:
         return True, task.run()
     except BaseException as exc:
-        return False, failure(exc)
-
-
-def failure(exc: BaseException) -> TaskReturnException:
-    """The outcome of a task that raised ``exc``, caught around a ``task.run()`` call.
-
-    The traceback then starts two frames above the task's function, at the caller's
-    frame and ``Task.run`` (or ``Call.run``): both are dropped.
-    """
-    tb = exc.__traceback__
-    if tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next.tb_next or tb.tb_next
-    exc.__traceback__ = tb
-    return TaskReturnException(exc)
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next.tb_next or tb.tb_next  # skip run_task and Task.run (or Call.run) frames
+        exc.__traceback__ = tb
+        return False, TaskReturnException(exc)
 
 
 _KEY_PREFIX = "task_"  # then the 1-based position

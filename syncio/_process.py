@@ -381,28 +381,35 @@ class WorkerPool:
         ):
             self._dispatch(self._start_worker())
 
+    def _grows_lazily(self) -> bool:
+        """Whether the call's workers start as they pay off (see ``_another_pays``), not all at once.
+
+        Only under fork, where each start costs this process a fork (and copies of the
+        memory it writes after it), and only with more tasks than ``max_workers`` (else
+        each task gets a worker of its own). Spawn and forkserver workers start in other
+        processes and take long to. Nor while the caller's code runs during the call
+        (as_completed, a progress callback) on inherited tasks: a worker forked then
+        would see their arguments as that code left them.
+        """
+        return (
+            self.method == "fork"
+            and len(self.tasks) > self.max_workers
+            and not (self.eager and self.inherited is self.tasks)
+        )
+
     def _another_pays(self) -> bool:
         """Whether to start one more worker for the call now, by what its workers reported.
 
-        Always while every task gets a worker of its own (no more tasks than
-        ``max_workers``), and under spawn and forkserver, whose workers start in other
-        processes and take long to. Under fork, each start costs this process a fork
-        (and copies of the memory it writes after it), and until the new worker runs
-        tasks it competes for the CPUs with the running ones and with this process,
-        which handles every outcome: there another worker is started once the work
-        left, at the seconds per task the workers report, would keep the running ones
-        busy for ``_GROW_FACTOR`` start-ups each; but tasks quicker than
+        Until the new worker runs tasks it competes for the CPUs with the running ones
+        and with this process, which handles every outcome: another worker is started
+        once the work left, at the seconds per task the workers report, would keep the
+        running ones busy for ``_GROW_FACTOR`` start-ups each; but tasks quicker than
         ``_BUSY_CALLER`` keep this process as busy as a worker, so they get a CPU fewer
         than there are. (When nothing is reported for a while, ``_grow`` starts them
         all.) So thousands of trivial tasks run on one worker of a 2-CPU machine, and
         slow ones on every worker within a few milliseconds.
         """
-        if not self.workers or self.method != "fork" or len(self.tasks) <= self.max_workers:
-            return True
-        if self.eager and self.inherited is self.tasks:
-            # The caller's code runs during the call (as_completed, a progress callback):
-            # workers forked then would see the tasks' arguments as that code left them.
-            # All start at once, with one view of them, as under fork they always did.
+        if not self.workers or not self._grows_lazily():
             return True
         if not self.timed_tasks:
             return False
@@ -422,7 +429,7 @@ class WorkerPool:
 
     def _next_check(self, timeout: Optional[float]) -> Optional[float]:
         """``timeout``, or less if the pool may grow sooner (once ``_quiet_until``)."""
-        if len(self.workers) >= self._planned() or not self.todo or self.method != "fork":
+        if len(self.workers) >= self._planned() or not self.todo or not self._grows_lazily():
             return timeout
         wait = max(0.0, self._quiet_until() - time.monotonic())
         return wait if timeout is None else min(wait, timeout)

@@ -26,7 +26,7 @@ from ._channel import (
 )
 from ._errors import TaskUnpicklingError
 from ._logs import LogForwarder
-from ._outcome import TaskReturnException, failure
+from ._outcome import TaskReturnException, run_task
 from ._pickling import encode_outcome, unpickle_task
 from ._results import LENGTH, ResultLog, Send
 from ._status import attach
@@ -97,21 +97,6 @@ def _prepare(out: int, lifeline: int, log_levels: Optional[dict[str, int]]) -> t
     return send, forwarder
 
 
-def _sender_of_the_rest(send: Send, owner: int) -> Callable[[int, int, bytes], None]:
-    """How to send an outcome the result area did not take: through the pipe, or a shared memory file."""
-
-    def send_otherwise(slot: int, kind: int, payload: bytes) -> None:
-        from ._spill import THRESHOLD, spill  # here: most workers never need it
-
-        path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= THRESHOLD else None
-        if path is None:
-            send(slot, kind, payload)
-        else:
-            send(slot, SPILLED, path)
-
-    return send_otherwise
-
-
 def worker_main(
     *,
     task_conn: Connection,
@@ -138,7 +123,17 @@ def worker_main(
     send, forwarder = _prepare(result_conn.fileno(), lifeline.fileno(), log_levels)
     reader = BlockingReader(task_conn.fileno())
 
-    log = ResultLog(memory, send, _sender_of_the_rest(send, owner))
+    def send_otherwise(slot: int, kind: int, payload: bytes) -> None:
+        """An outcome the result area did not take: through the pipe, or a shared memory file."""
+        from ._spill import THRESHOLD, spill  # here: most workers never need it
+
+        path = spill(payload, owner, slot) if kind == RESULT and len(payload) >= THRESHOLD else None
+        if path is None:
+            send(slot, kind, payload)
+        else:
+            send(slot, SPILLED, path)
+
+    log = ResultLog(memory, send, send_otherwise)
     put, put_plain = log.put, log.put_plain
     forked = False  # this is a copy of the worker that a task forked
 
@@ -155,11 +150,7 @@ def worker_main(
             words[status] = in_hand | RUNNING
             if forwarder is not None:
                 forwarder.slot = slot
-            try:  # run_task, written out: a call less per task, where many quick tasks add up
-                value = task.run()
-                ok = True
-            except BaseException as exc:
-                value, ok = failure(exc), False
+            ok, value = run_task(task)
             if forked:  # the task forked, and this copy returned from it: it must not go on as the worker
                 _end_forked_copy(None if ok or not isinstance(value, TaskReturnException) else value)
             words[status] = in_hand | SENDING
